@@ -9,7 +9,7 @@ No ROS: the director node (nodes/scenario_director.py) turns topics into `Act`s.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
