@@ -127,7 +127,8 @@ class Outbox:
 
     def mark_rejected(self, item_id: int, reason: str) -> None:
         self._execute(
-            "UPDATE items SET state = ?, attempts = attempts + 1, last_error = ?, finished_at = ? WHERE id = ?",
+            "UPDATE items SET state = ?, attempts = attempts + 1, last_error = ?, finished_at = ?"
+            " WHERE id = ?",
             (REJECTED, reason, self._clock(), item_id),
         )
 
