@@ -1,0 +1,1 @@
+"""Water and candy dispenser: serial protocol, client, exactly-once journal, limits (no ROS)."""
