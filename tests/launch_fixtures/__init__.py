@@ -1,0 +1,1 @@
+"""Scripts, launch files and a throw-away ament prefix for the launch runner tests."""
