@@ -169,13 +169,14 @@ class DispenserClient:
 
     # --- requests ---------------------------------------------------------------------
 
-    def request(self, command: Command, payload: bytes = b"", *, expect: tuple[Command, ...]) -> Frame:
+    def request(self, command: Command | int, payload: bytes = b"", *, expect: tuple[Command, ...]) -> Frame:
         """Send a request and return its reply; resend on silence or BAD_CHECKSUM.
 
         An ERROR reply raises the exception of its code. After every attempt fails,
         raises GarbledError if bytes arrived that never made a valid frame, else
         NoReplyError (or BadChecksumError if the board kept rejecting our frames).
         """
+        name = command.name if isinstance(command, Command) else f"0x{command:02X}"
         seq = next(self._seq)
         waiter = _Waiter()
         with self._state_lock:
@@ -200,12 +201,12 @@ class DispenserClient:
                         continue
                     raise error_for(
                         code,
-                        f"board refused {command.name}: {code_name(code)} {detail}".strip(),
+                        f"board refused {name}: {code_name(code)} {detail}".strip(),
                         refused=True,
                     )
                 if reply.command not in expect:
                     raise errors.ProtocolError(
-                        f"board answered {command.name} with 0x{reply.command:02X}, "
+                        f"board answered {name} with 0x{reply.command:02X}, "
                         f"expected {'/'.join(c.name for c in expect)}"
                     )
                 return reply
@@ -214,17 +215,14 @@ class DispenserClient:
                 del self._pending[seq]
         attempts = 1 + self._retries
         if rejected:
-            raise errors.BadChecksumError(
-                f"board rejected {command.name} as corrupt {rejected} of {attempts} times"
-            )
+            raise errors.BadChecksumError(f"board rejected {name} as corrupt {rejected} of {attempts} times")
         garbage = self._decoder.discarded_bytes - discarded_before
         if garbage:
             raise errors.GarbledError(
-                f"no valid reply to {command.name} after {attempts} attempts: "
-                f"{garbage} garbled bytes discarded"
+                f"no valid reply to {name} after {attempts} attempts: {garbage} garbled bytes discarded"
             )
         raise errors.NoReplyError(
-            f"no reply to {command.name} after {attempts} attempts of {self._reply_timeout_s:g} s"
+            f"no reply to {name} after {attempts} attempts of {self._reply_timeout_s:g} s"
         )
 
     def hello(self) -> Hello:
