@@ -68,8 +68,8 @@ def _installed_config_dir() -> Path:
 
 
 class ScreenNode(Node):
-    def __init__(self) -> None:
-        super().__init__("screen")
+    def __init__(self, **node_options: object) -> None:
+        super().__init__("screen", **node_options)
         config_dir = self._declare("config_dir", "", "folder of screen.yaml, services.yaml, procedures.yaml")
         self._config_dir = Path(config_dir) if config_dir else _installed_config_dir()
         settings = self._read_settings()
