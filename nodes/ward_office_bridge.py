@@ -194,9 +194,13 @@ class WardOfficeBridge(Node):
     # ---- live queue -----------------------------------------------------------------------
 
     def _poll_loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.context.ok():
             started = time.monotonic()
-            self.poll_once()
+            try:
+                self.poll_once()
+            except Exception as error:  # noqa: BLE001 - the poller must outlive any one bad poll
+                if self.context.ok():
+                    self.get_logger().error(f"queue poll failed: {error!r}")
             self._stop.wait(max(0.0, self._period_s - (time.monotonic() - started)))
 
     def poll_once(self) -> None:
