@@ -1,0 +1,56 @@
+"""`service-desk-robot fake-printer`: a TCP ESC/POS printer on 127.0.0.1 for the simulator.
+
+Saves every job in --out (raw bytes, the PNG decoded from its raster commands, a JSON
+summary) and takes text commands on --control-port (paper ok|low|out, offline, online,
+reboot, drop, runout, silent, status, jobs: see sim/fake_printer/server.py). Example:
+
+    service-desk-robot fake-printer --port 9100 --control-port 9101 --out /tmp/printer
+    printf 'paper out\\n' | nc -q1 127.0.0.1 9101
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+
+HELP = "run a fake TCP ESC/POS ticket printer (saves jobs as bytes + PNG; paper faults on a control port)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=9100, help="printer TCP port on 127.0.0.1 (default 9100)")
+    parser.add_argument(
+        "--control-port",
+        type=int,
+        default=9101,
+        help="control channel TCP port (text commands; default 9101)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder for job-NNNN.{bin,png,json}")
+    parser.add_argument("--width", type=int, choices=(80, 58), default=80, help="paper width in mm")
+    parser.add_argument("--paper", choices=("ok", "low", "out"), default="ok", help="paper state at start")
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from service_desk_robot.printer.layout import width_for_paper
+    from service_desk_robot.sim.fake_printer.server import FakePrinter
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    printer = FakePrinter(args.port, args.control_port, args.out, width_dots=width_for_paper(args.width))
+    printer.set_paper(args.paper)
+    try:
+        printer.start()
+    except OSError as error:
+        print(f"fake printer: cannot listen on 127.0.0.1:{args.port}/{args.control_port}: {error}")
+        return 1
+    print(
+        f"fake printer on 127.0.0.1:{printer.port}, control on 127.0.0.1:{printer.control_port}, "
+        f"jobs in {args.out}",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    finally:
+        printer.stop()
+    return 0

@@ -1,0 +1,1 @@
+"""A fake TCP ESC/POS printer (server.py) with its own ESC/POS interpreter (decoder.py)."""

@@ -1,0 +1,274 @@
+"""TicketPrinter against the fake TCP printer: paper faults, offline, reboots, order, no duplicates.
+
+Every test runs a real FakePrinter on a free loopback port and a TicketPrinter with short
+poll and backoff periods; waits are conditions with deadlines, never sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from support import free_tcp_port, wait_until
+
+from service_desk_robot.printer.backends import BackendConfig, PaperState, PrinterConnection
+from service_desk_robot.printer.escpos_job import make_profile
+from service_desk_robot.printer.service import PrinterSettings, TicketPrinter, prepare_ticket
+from service_desk_robot.printer.spool import TicketSpool
+from service_desk_robot.printer.ticket import TicketData, load_ticket_config
+from service_desk_robot.sim.fake_printer.server import FakePrinter
+
+NOW = datetime(2026, 11, 26, 8, 15)
+SETTINGS = PrinterSettings(poll_interval_s=0.05, reconnect_initial_s=0.05, reconnect_max_s=0.2)
+
+
+@pytest.fixture(scope="module")
+def config(repo):
+    return load_ticket_config(repo / "config/ticket.yaml", repo / "config/services.yaml")
+
+
+@pytest.fixture
+def fake(tmp_path):
+    printer = FakePrinter(free_tcp_port(), out_dir=tmp_path / "jobs").start()
+    yield printer
+    printer.stop()
+
+
+class Harness:
+    def __init__(self, config, fake, spool_path: Path | None, settings=SETTINGS, backend=None):
+        self.config, self.fake, self.settings = config, fake, settings
+        self.profile = make_profile("default", settings.width_dots)
+        backend = backend or BackendConfig(port=fake.port, timeout_s=1.0, status_timeout_s=0.3)
+        self.printer = TicketPrinter(
+            config,
+            PrinterConnection(backend, self.profile),
+            TicketSpool(spool_path),
+            self.profile,
+            settings,
+            clock=lambda: NOW,
+        )
+        self.printer.start()
+
+    def ticket(self, number: str, **fields) -> TicketData:
+        values = {"service_code": "civil_status", "issued_at": "2026-11-26T08:15:00", **fields}
+        return TicketData(number=number, **values)
+
+    def job_of(self, ticket: TicketData) -> bytes:
+        return prepare_ticket(ticket, self.config, self.profile, self.settings, NOW).job
+
+    def printed(self, *tickets: TicketData) -> list[str]:
+        """Numbers of the fake printer's printed jobs, in order (matched by exact bytes)."""
+        by_bytes = {self.job_of(t): t.number for t in tickets}
+        return [by_bytes.get(Path(j.bin_path).read_bytes(), "?") for j in self.fake.printed_jobs()]
+
+    def print(self, ticket: TicketData, timeout_s: float = 10.0):
+        return self.printer.submit(ticket).result(timeout_s)
+
+
+@pytest.fixture
+def harness(config, fake, tmp_path):
+    h = Harness(config, fake, tmp_path / "spool.json")
+    yield h
+    h.printer.stop()
+
+
+def test_a_ticket_prints_once_and_the_printer_saw_exactly_the_job(harness, fake):
+    ticket = harness.ticket("A001", language="en")
+    outcome = harness.print(ticket)
+    assert outcome.success and outcome.error_code == "" and not outcome.kept_for_reprint
+    [job] = fake.printed_jobs()
+    assert Path(job.bin_path).read_bytes() == harness.job_of(ticket)
+    assert job.errors == []
+    state = harness.printer.state()
+    assert state.online and state.paper == PaperState.OK and state.tickets_printed == 1
+    assert state.pending_numbers == ()
+
+
+def test_the_qr_decoded_by_the_fake_printer_opens_the_status_page(harness, fake):
+    harness.print(harness.ticket("A002"))
+    [job] = fake.printed_jobs()
+    page = np.array(Image.open(job.png_path).convert("L"))
+    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(page)
+    assert text == "http://127.0.0.1:8765/status/ticket?date=2026-11-26&number=A002"
+
+
+def test_the_same_ticket_is_never_printed_twice(harness, fake):
+    ticket = harness.ticket("A003")
+    futures = [harness.printer.submit(ticket) for _ in range(3)]  # e.g. a caller's retries
+    assert all(f.result(10).success for f in futures)
+    again = harness.print(ticket)
+    assert again.success and "already printed" in again.message
+    assert harness.printed(ticket) == ["A003"]
+
+
+def test_concurrent_requests_print_one_at_a_time_in_order(harness, fake):
+    tickets = [harness.ticket(f"A1{i:02d}") for i in range(6)]
+    futures = [harness.printer.submit(t) for t in tickets]
+    assert all(f.result(20).success for f in futures)
+    assert harness.printed(*tickets) == [t.number for t in tickets]
+    # And from many threads at once: each exactly once.
+    more = [harness.ticket(f"A2{i:02d}") for i in range(6)]
+    results = []
+    threads = [threading.Thread(target=lambda t=t: results.append(harness.print(t))) for t in more]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert len(results) == 6 and all(r.success for r in results)
+    assert sorted(harness.printed(*tickets, *more)) == sorted(t.number for t in tickets + more)
+
+
+def test_paper_low_still_prints_and_is_reported(harness, fake):
+    fake.set_paper("low")
+    assert harness.print(harness.ticket("A004")).success
+    assert harness.printer.state().paper == PaperState.LOW
+
+
+def test_paper_out_keeps_the_ticket_and_prints_it_when_paper_is_back(harness, fake):
+    harness.print(harness.ticket("A005"))  # connected, paper OK
+    fake.set_paper("out")
+    kept = harness.ticket("A006")
+    outcome = harness.print(kept)
+    assert not outcome.success
+    assert outcome.error_code == "PAPER_OUT"
+    assert "A006" in outcome.message
+    assert outcome.kept_for_reprint
+    state = harness.printer.state()
+    assert state.paper == PaperState.OUT and state.pending_numbers == ("A006",)
+    assert [j.status for j in fake.jobs()] == ["printed"]  # nothing sent while out
+    fake.set_paper("ok")
+    wait_until(lambda: harness.printer.state().pending_numbers == (), message="kept ticket printed")
+    assert harness.printed(kept, harness.ticket("A005")) == ["A005", "A006"]
+    assert harness.print(kept).success  # asked again: already printed, not printed again
+    assert len(fake.printed_jobs()) == 2
+
+
+def test_paper_running_out_mid_job_keeps_the_ticket_and_prints_it_whole_later(harness, fake):
+    harness.print(harness.ticket("A007"))
+    fake.run_out_after(rows=100)  # the roll ends a little way into the next ticket
+    ticket = harness.ticket("A008")
+    outcome = harness.print(ticket)
+    assert outcome.error_code == "PAPER_OUT" and outcome.kept_for_reprint
+    assert fake.jobs()[-1].status == "paper_ran_out"
+    fake.set_paper("ok")
+    wait_until(lambda: harness.printer.state().pending_numbers == (), message="reprinted")
+    assert harness.printed(ticket, harness.ticket("A007")) == ["A007", "A008"]
+
+
+def test_offline_printer_keeps_the_ticket_and_reconnects_by_itself(harness, fake):
+    harness.print(harness.ticket("A009"))
+    fake.set_offline()
+    ticket = harness.ticket("A010")
+    outcome = harness.print(ticket)
+    assert outcome.error_code == "PRINTER_OFFLINE" and outcome.kept_for_reprint and "A010" in outcome.message
+    wait_until(lambda: not harness.printer.state().online, message="reported offline")
+    assert harness.printer.state().last_error
+    fake.set_online()
+    wait_until(lambda: harness.printer.state().pending_numbers == (), message="printed after reconnect")
+    state = harness.printer.state()
+    assert state.online and state.tickets_printed == 2 and state.last_error == ""
+    assert harness.printed(ticket, harness.ticket("A009")) == ["A009", "A010"]
+
+
+def test_a_reboot_between_tickets_costs_nothing(harness, fake):
+    harness.print(harness.ticket("A011"))
+    fake.set_offline()  # the old connection dies with the reboot
+    fake.set_online()
+    assert harness.print(harness.ticket("A012")).success  # reconnected at once
+    assert len(fake.printed_jobs()) == 2
+
+
+def test_a_reboot_mid_job_prints_the_ticket_once_when_the_printer_is_back(harness, fake):
+    harness.print(harness.ticket("A013"))
+    fake.drop_next_job_after(4000, reboot_s=0.3)
+    ticket = harness.ticket("A014")
+    outcome = harness.print(ticket)
+    assert outcome.error_code == "PRINTER_OFFLINE" and outcome.kept_for_reprint
+    wait_until(lambda: harness.printer.state().pending_numbers == (), message="printed after the reboot")
+    assert [j.status for j in fake.jobs()] == ["printed", "incomplete", "printed"]
+    assert harness.printed(ticket, harness.ticket("A013")) == ["A013", "A014"]
+
+
+def test_without_auto_reprint_staff_print_kept_tickets(config, fake, tmp_path):
+    settings = PrinterSettings(poll_interval_s=0.05, reconnect_initial_s=0.05, auto_reprint=False)
+    h = Harness(config, fake, None, settings)
+    try:
+        fake.set_paper("out")
+        kept = h.ticket("B001")
+        assert h.print(kept).error_code == "PAPER_OUT"
+        fake.set_paper("ok")
+        wait_until(lambda: h.printer.state().paper == PaperState.OK, message="paper back")
+        assert h.print(h.ticket("B002")).success  # new tickets do not wait for kept ones
+        assert h.printer.state().pending_numbers == ("B001",)
+        outcome = h.printer.reprint_pending().result(10)
+        assert outcome.success and "printed 1" in outcome.message
+        assert h.printed(kept, h.ticket("B002")) == ["B002", "B001"]
+        fake.set_paper("out")
+        h.print(h.ticket("B003"))
+        failed = h.printer.reprint_pending().result(10)
+        assert not failed.success and failed.error_code == "PAPER_OUT" and "B003" in failed.message
+    finally:
+        h.printer.stop()
+
+
+def test_kept_tickets_survive_a_restart_and_printed_ones_stay_printed(config, fake, tmp_path):
+    spool = tmp_path / "spool.json"
+    first = Harness(config, fake, spool)
+    printed, kept = first.ticket("C001"), first.ticket("C002")
+    assert first.print(printed).success
+    fake.set_paper("out")
+    assert first.print(kept).kept_for_reprint
+    first.printer.stop()
+    assert [t["number"] for t in json.loads(spool.read_text())["pending"]] == ["C002"]
+    fake.set_paper("ok")
+    second = Harness(config, fake, spool)
+    try:
+        wait_until(lambda: second.printer.state().pending_numbers == (), message="kept ticket printed")
+        assert second.print(printed).success  # already printed before the restart
+        assert first.printed(printed, kept) == ["C001", "C002"]
+    finally:
+        second.printer.stop()
+
+
+def test_bad_tickets_are_refused_at_once_and_never_kept(harness, fake):
+    for ticket in (harness.ticket(""), harness.ticket("A015", service_code="passport")):
+        outcome = harness.print(ticket)
+        assert outcome.error_code == "BAD_TICKET" and not outcome.kept_for_reprint
+    assert harness.printer.state().pending_numbers == ()
+    assert fake.jobs() == []
+
+
+def test_a_printer_that_never_answers_status_still_prints(config, fake):
+    fake.set_silent(True)
+    h = Harness(config, fake, None, backend=BackendConfig(port=fake.port, status_timeout_s=0.1))
+    try:
+        assert h.print(h.ticket("D001")).success
+        assert h.printer.state().paper == PaperState.UNKNOWN
+    finally:
+        h.printer.stop()
+
+
+def test_file_backend_writes_the_job(config, fake, tmp_path):
+    out = tmp_path / "lp0"
+    h = Harness(config, fake, None, backend=BackendConfig(kind="file", path=str(out)))
+    try:
+        ticket = h.ticket("E001")
+        assert h.print(ticket).success
+        h.printer.stop()
+        assert out.read_bytes() == h.job_of(ticket)
+    finally:
+        h.printer.stop()
+
+
+def test_a_corrupt_spool_is_set_aside(tmp_path):
+    path = tmp_path / "spool.json"
+    path.write_text("{not json")
+    spool = TicketSpool(path)
+    assert spool.pending() == []
+    assert (tmp_path / "spool.json.corrupt").exists()
