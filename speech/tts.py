@@ -35,6 +35,7 @@ from service_desk_robot.speech.errors import AudioError, SynthesisError, Unknown
 logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[\w./-]*\d[\w./-]*")
+SYNTHESIS_ATTEMPTS = 3
 _GROUPED_AMOUNT = re.compile(r"\d{1,3}(?:[.,]\d{3})+")  # 50.000, 1.500.000: read as amounts
 
 
@@ -93,7 +94,9 @@ class Synthesizer:
 
     def _on_finished(self, name: object = None, completed: bool = True) -> None:
         del name
-        self._completed = completed
+        # A late completed=False (pyttsx3 stopping an already finished loop) must not undo
+        # the completed=True before it.
+        self._completed = self._completed or completed
         self._finished.set()
 
     def synthesize(self, text: str, language: str, path: Path) -> WavInfo:
@@ -108,16 +111,26 @@ class Synthesizer:
         path = Path(path)
         path.unlink(missing_ok=True)  # an old file must never pass for the new one
         with self._lock:
-            self._finished.clear()
             self._engine.setProperty("voice", voice.voice_id)
             self._engine.setProperty("rate", voice.rate_wpm)
             self._engine.setProperty("volume", voice.volume)
-            self._engine.save_to_file(spoken, str(path))
-            self._engine.runAndWait()
-            # runAndWait may return early: the event is what says the WAV is written.
-            if not self._finished.wait(self._timeout_s) or not self._completed:
-                self._engine.stop()
-                raise SynthesisError(f"espeak-ng did not finish within {self._timeout_s} s: {spoken[:60]!r}")
+            # pyttsx3's queued endLoop can cancel espeak mid-utterance (finished-utterance
+            # with completed=False, no WAV): one retry covers it.
+            for _attempt in range(SYNTHESIS_ATTEMPTS):
+                self._finished.clear()
+                self._completed = False
+                self._engine.save_to_file(spoken, str(path))
+                self._engine.runAndWait()
+                # runAndWait may return early: the event is what says the WAV is written.
+                if not self._finished.wait(self._timeout_s):
+                    self._engine.stop()
+                    raise SynthesisError(
+                        f"espeak-ng did not finish within {self._timeout_s} s: {spoken[:60]!r}"
+                    )
+                if self._completed:
+                    break
+            else:
+                raise SynthesisError(f"espeak-ng stopped before the end of {spoken[:60]!r}")
         try:
             _, info = read_wav(path)
         except AudioError as error:
