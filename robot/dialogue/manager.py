@@ -471,9 +471,8 @@ class DialogueManager:
             return True
         if state in (ASKING_BOOKING_CODE, ASKING_RECEIPT_CODE):
             wanted = "check_in" if state == ASKING_BOOKING_CODE else "application_status"
-            code = u.code
-            if code is None and (not strong or u.intent == wanted):
-                code = self._nlu.code(u.text, loose=True)
+            # The robot asked for a code: unknown words are the code ("HS 2024 000123").
+            code = self._nlu.code(u.text, loose=True) if not strong or u.intent == wanted else None
             if code is not None:
                 self._understood(session)
                 if state == ASKING_BOOKING_CODE:

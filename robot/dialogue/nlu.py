@@ -173,10 +173,8 @@ class Interpreter:
         plain = strip_diacritics(text)
         typed = [t for t in _CODE_TOKEN.findall(plain) if any(ch.isdigit() for ch in t) and len(t) >= 3]
         spoken = self._spoken_digits(fold(text).split())
-        if typed:
-            return max(typed, key=len).upper()
-        if spoken or not loose:
-            return spoken
+        if not loose:
+            return max(typed, key=len).upper() if typed else spoken
         groups = [
             t
             for t in _CODE_TOKEN.findall(plain)
@@ -186,7 +184,7 @@ class Interpreter:
         # Only take tokens that are not ordinary words of the sentence ("mã của tôi là ...").
         groups = [g for g in groups if any(ch.isdigit() for ch in g) or len(g) <= 8]
         if not groups:
-            return None
+            return spoken
         if len(groups) == 1:
             return groups[0].upper()
         joiner = "-" if all(len(g) >= 2 for g in groups) else ""
