@@ -36,7 +36,8 @@ def test_the_design_procedures_are_all_there_and_sourced(config: DialogueConfig)
             fact = procedure.facts[aspect]
             assert fact.checked == "2026-11"
             assert fact.confidence in ("V", "I", "U")
-            assert fact.sources and all(s.strip() for s in fact.sources)
+            assert fact.sources
+            assert all(s.strip() for s in fact.sources)
             assert all(fact.text[language] for language in LANGUAGES)
 
 

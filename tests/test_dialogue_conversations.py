@@ -44,8 +44,10 @@ def seat() -> Seat:
 def test_greets_once_per_visitor_in_vietnamese():
     seat = Seat()
     seat.send(VisitorEngaged("f1"))
-    assert "Xin chào" in seat.said() and seat.language() == "vi"
-    assert seat.state.state == "LISTENING" and seat.state.visitor_id == "f1"
+    assert "Xin chào" in seat.said()
+    assert seat.language() == "vi"
+    assert seat.state.state == "LISTENING"
+    assert seat.state.visitor_id == "f1"
     seat.send(VisitorLeft("f1"))
     seat.send(VisitorEngaged("f1"))  # the same track again: no second greeting
     assert seat.said() == ""
@@ -54,7 +56,8 @@ def test_greets_once_per_visitor_in_vietnamese():
 
 def test_switches_to_english_and_back(seat: Seat):
     assert "queue number" in seat.hear("hello, what can you do?").lower()
-    assert seat.language() == "en" and seat.state.language == "en"
+    assert seat.language() == "en"
+    assert seat.state.language == "en"
     seat.hear("cho tôi xin nước")
     assert seat.language() == "vi"
     seat.hear("cho toi xin keo")  # unaccented Vietnamese stays Vietnamese
@@ -66,7 +69,8 @@ def test_default_language_english(repo):
 
     seat = Seat(DialogueConfig.load(repo / "config", default_language="en"))
     seat.send(VisitorEngaged("f1"))
-    assert seat.language() == "en" and seat.said().startswith("Hello")
+    assert seat.language() == "en"
+    assert seat.said().startswith("Hello")
 
 
 # -- queue numbers ---------------------------------------------------------------------
@@ -84,10 +88,13 @@ def test_default_language_english(repo):
 def test_queue_number_asks_which_service_then_prints(seat: Seat, first, answer, service, language):
     asked = seat.hear(first)
     assert seat.state.state == "CHOOSING_SERVICE"
-    assert "1" in asked and seat.config.services["civil_status"].name[seat.language()] in asked
+    assert "1" in asked
+    assert seat.config.services["civil_status"].name[seat.language()] in asked
     seat.hear(answer)
     request = seat.request(IssueTicket)
-    assert request is not None and request.service_code == service and not request.priority
+    assert request is not None
+    assert request.service_code == service
+    assert not request.priority
     assert request.language == language
     assert seat.state.state == "ISSUING_TICKET"
     seat.answer_ticket(number="B007", ahead=2)
@@ -96,10 +103,14 @@ def test_queue_number_asks_which_service_then_prints(seat: Seat, first, answer, 
     said = seat.answer_print()
     digits = seat.config.phrases.word("digits", language)
     assert f"{digits[0]}, {digits[0]}, {digits[7]}" in said  # B007 read digit by digit
-    assert "2" in said and "16" in said  # people ahead, minutes
+    assert "2" in said
+    assert "16" in said
     [ticket] = seat.acts("ticket")
-    assert ticket.ticket_number == "B007" and ticket.printed and ticket.people_ahead == 2
-    assert seat.state.ticket_number == "B007" and not seat.state.ticket_not_printed
+    assert ticket.ticket_number == "B007"
+    assert ticket.printed
+    assert ticket.people_ahead == 2
+    assert seat.state.ticket_number == "B007"
+    assert not seat.state.ticket_not_printed
     assert seat.state.last_action == "ticket B007 printed"
 
 
@@ -118,7 +129,8 @@ def test_priority_is_offered_and_marked(seat: Seat):
     asked = seat.hear("lấy số")
     assert "ưu tiên" in asked  # the offer
     said = seat.hear("tôi 80 tuổi, được ưu tiên không")
-    assert "75" in said and seat.state.state == "CHOOSING_SERVICE"
+    assert "75" in said
+    assert seat.state.state == "CHOOSING_SERVICE"
     seat.hear("hộ tịch")
     assert seat.request(IssueTicket).priority
     seat.answer_ticket()
@@ -128,7 +140,8 @@ def test_priority_is_offered_and_marked(seat: Seat):
 def test_priority_in_english_with_service(seat: Seat):
     seat.hear("I'm pregnant, can I get a priority number for certified copies")
     request = seat.request(IssueTicket)
-    assert request.priority and request.service_code == "certification"
+    assert request.priority
+    assert request.service_code == "certification"
 
 
 @pytest.mark.parametrize(
@@ -145,7 +158,8 @@ def test_ticket_failures_become_words(seat: Seat, code, expected):
     said = seat.answer_ticket(ok=False, code=code)
     assert expected in said
     [error] = seat.acts("error")
-    assert error.code == code and error.text
+    assert error.code == code
+    assert error.text
     assert seat.request(PrintTicket) is None
     if code == "UNKNOWN_SERVICE":
         assert seat.state.state == "CHOOSING_SERVICE"
@@ -160,11 +174,13 @@ def test_paper_out_speaks_the_number_and_shows_it(seat: Seat):
     seat.hear("lấy số hộ tịch")
     seat.answer_ticket(number="A042")
     said = seat.answer_print(ok=False, code="PAPER_OUT")
-    assert "hết giấy" in said and "a, không, bốn, hai" in said
+    assert "hết giấy" in said
+    assert "a, không, bốn, hai" in said
     [ticket] = seat.acts("ticket")
     assert not ticket.printed
     assert [e.code for e in seat.acts("error")] == ["PAPER_OUT"]
-    assert seat.state.ticket_number == "A042" and seat.state.ticket_not_printed
+    assert seat.state.ticket_number == "A042"
+    assert seat.state.ticket_not_printed
     assert "kept for reprint" in seat.state.last_action
 
 
@@ -172,7 +188,8 @@ def test_printer_offline(seat: Seat):
     seat.hear("I want a number for certification")
     seat.answer_ticket(number="B001")
     said = seat.answer_print(ok=False, code="PRINTER_OFFLINE")
-    assert "printer is not working" in said and "B, zero, zero, one" in said
+    assert "printer is not working" in said
+    assert "B, zero, zero, one" in said
     assert seat.state.ticket_not_printed
 
 
@@ -184,9 +201,11 @@ def test_a_second_number_while_one_is_issued_waits(seat: Seat):
 
 def test_police_procedures_get_no_number(seat: Seat):
     said = seat.hear("lấy số làm căn cước")
-    assert "công an phường" in said and seat.request(IssueTicket) is None
+    assert "công an phường" in said
+    assert seat.request(IssueTicket) is None
     said = seat.hear("I want a number for my driving licence")
-    assert "Traffic Police" in said and seat.request(IssueTicket) is None
+    assert "Traffic Police" in said
+    assert seat.request(IssueTicket) is None
 
 
 # -- online booking check-in -------------------------------------------------------------
@@ -197,7 +216,8 @@ def test_check_in_asks_for_the_code(seat: Seat):
     assert seat.state.state == "ASKING_BOOKING_CODE"
     seat.hear("mã là K7M2QX")
     request = seat.request(CheckInBooking)
-    assert request.booking_code == "K7M2QX" and seat.state.state == "CHECKING_IN"
+    assert request.booking_code == "K7M2QX"
+    assert seat.state.state == "CHECKING_IN"
     seat.answer_ticket(number="A101", booking_code="K7M2QX")
     said = seat.answer_print()
     assert "a, một, không, một" in said
@@ -221,7 +241,8 @@ def test_check_in_code_without_digits_is_taken_when_asked(seat: Seat):
 def test_check_in_failures(seat: Seat, code, expected, state):
     seat.hear("check in mã K7M2QX")
     said = seat.answer_ticket(ok=False, code=code)
-    assert expected in said and seat.state.state == state
+    assert expected in said
+    assert seat.state.state == state
     assert seat.acts("error")[0].code == code
     if code != "SERVER_UNREACHABLE":
         assert "K, bảy, em mờ, hai" in said or "ca, bảy, em mờ, hai" in said
@@ -244,7 +265,9 @@ def test_water_in_vietnamese_with_a_count(seat: Seat):
     assert seat.state.state == "DISPENSING"
     assert "khay" in seat.answer_dispense()
     [act] = seat.acts("dispense")
-    assert act.ok and act.item == "water" and act.count == 2
+    assert act.ok
+    assert act.item == "water"
+    assert act.count == 2
 
 
 def test_candy_in_english(seat: Seat):
@@ -261,7 +284,8 @@ def test_water_and_candy_together(seat: Seat):
 
 def test_too_many_items_are_capped(seat: Seat):
     said = seat.hear("five bottles of water")
-    assert "at most 2" in said and seat.request(Dispense).count == 2
+    assert "at most 2" in said
+    assert seat.request(Dispense).count == 2
 
 
 @pytest.mark.parametrize(
@@ -279,7 +303,8 @@ def test_dispense_failures(seat: Seat, code, expected):
     seat.hear("cho tôi xin nước")
     assert expected in seat.answer_dispense(ok=False, code=code, dispensed=0)
     [act] = seat.acts("dispense")
-    assert not act.ok and act.code == code
+    assert not act.ok
+    assert act.code == code
 
 
 def test_dispense_partial(seat: Seat):
@@ -292,18 +317,21 @@ def test_dispense_partial(seat: Seat):
 
 def test_fee_is_said_with_the_date_it_was_checked(seat: Seat):
     said = seat.hear("phí kết hôn bao nhiêu")
-    assert "11/2026" in said and "Miễn phí" in said
+    assert "11/2026" in said
+    assert "Miễn phí" in said
     assert "xác nhận lại tại quầy" in said  # the marriage fee is [I]
 
 
 def test_verified_facts_are_not_hedged(seat: Seat):
     said = seat.hear("khai sinh mất bao lâu")
-    assert "Trong ngày" in said and "xác nhận lại" not in said
+    assert "Trong ngày" in said
+    assert "xác nhận lại" not in said
 
 
 def test_unverified_facts_are_hedged_in_english(seat: Seat):
     said = seat.hear("how long does a food safety certificate take")
-    assert "not verified" in said and "check it at the counter" in said
+    assert "not verified" in said
+    assert "check it at the counter" in said
 
 
 @pytest.mark.parametrize("pid", ["residence_registration", "id_card", "driving_licence"])
@@ -314,7 +342,8 @@ def test_every_fee_answer_carries_its_check_date(seat: Seat, pid):
 
 def test_procedure_summary_offers_a_number(seat: Seat):
     said = seat.hear("đăng ký khai sinh")
-    assert "Bộ phận Một cửa" in said and "quầy 1 hoặc 2" in said
+    assert "Bộ phận Một cửa" in said
+    assert "quầy 1 hoặc 2" in said
     assert seat.state.state == "OFFERING_TICKET"
     seat.hear("có ạ")
     assert seat.request(IssueTicket).service_code == "civil_status"
@@ -323,7 +352,8 @@ def test_procedure_summary_offers_a_number(seat: Seat):
 def test_procedure_offer_declined(seat: Seat):
     seat.hear("marriage registration")
     assert "All right" in seat.hear("no thanks")
-    assert seat.request(IssueTicket) is None and seat.state.state == "LISTENING"
+    assert seat.request(IssueTicket) is None
+    assert seat.state.state == "LISTENING"
 
 
 def test_procedure_aspect_first_then_procedure(seat: Seat):
@@ -335,7 +365,8 @@ def test_procedure_aspect_first_then_procedure(seat: Seat):
 def test_follow_up_question_keeps_the_procedure(seat: Seat):
     seat.hear("tell me about the construction permit")
     said = seat.hear("and the documents?")
-    assert "2 sets" in said and "certified copies" in said
+    assert "2 sets" in said
+    assert "certified copies" in said
 
 
 def test_police_procedure_where(seat: Seat):
@@ -354,19 +385,24 @@ def test_status_asks_for_the_receipt_code(seat: Seat):
     said = seat.answer_status(
         status="PROCESSING", procedure_name={"vi": "khai sinh", "en": "birth"}, due_date="2026-12-03"
     )
-    assert "đang được giải quyết" in said and "3/12/2026" in said and "iHanoi" in said
+    assert "đang được giải quyết" in said
+    assert "3/12/2026" in said
+    assert "iHanoi" in said
 
 
 def test_status_ready_overdue_and_unknown(seat: Seat):
     seat.hear("check my application HS-2024-000124")
     said = seat.answer_status(status="READY", procedure_name={"en": "marriage"}, overdue=True)
-    assert "is ready" in said and "overdue" in said
+    assert "is ready" in said
+    assert "overdue" in said
     seat.hear("application status HS-2024-999999")
     said = seat.answer_status(ok=False, code="UNKNOWN_CODE")
-    assert "cannot find" in said and seat.state.state == "ASKING_RECEIPT_CODE"
+    assert "cannot find" in said
+    assert seat.state.state == "ASKING_RECEIPT_CODE"
     seat.hear("HS-2024-000125")
     said = seat.answer_status(ok=False, code="SERVER_UNREACHABLE")
-    assert "counter 1" in said and seat.acts("error")[0].code == "SERVER_UNREACHABLE"
+    assert "counter 1" in said
+    assert seat.acts("error")[0].code == "SERVER_UNREACHABLE"
 
 
 # -- feedback ----------------------------------------------------------------------------
@@ -374,7 +410,8 @@ def test_status_ready_overdue_and_unknown(seat: Seat):
 
 def test_feedback_rating_then_comment(seat: Seat):
     assert "từ 1 đến 5" in seat.hear("tôi muốn góp ý")
-    assert "9" not in seat.hear("9") and seat.state.state == "ASKING_RATING"
+    assert "9" not in seat.hear("9")
+    assert seat.state.state == "ASKING_RATING"
     seat.hear("năm")
     assert seat.state.state == "ASKING_COMMENT"
     seat.hear("nhân viên rất nhiệt tình")  # names staff, but it is a comment
@@ -404,7 +441,8 @@ def test_repeat_help_staff(seat: Seat):
 
 def test_goodbye_ends_the_session(seat: Seat):
     assert "Have a nice day" in seat.hear("that's all, bye")
-    assert seat.state.state == "IDLE" and seat.state.visitor_id == ""
+    assert seat.state.state == "IDLE"
+    assert seat.state.visitor_id == ""
 
 
 def test_clarify_then_menu_then_staff(seat: Seat):
@@ -435,7 +473,8 @@ def test_visitor_leaves_mid_flow_and_late_results_are_ignored(seat: Seat):
     seat.hear("lấy số chứng thực")
     pending = seat.request(IssueTicket)
     said = seat.send(VisitorLeft("f1"))
-    assert "Cảm ơn" in seat.said(said) and seat.state.state == "IDLE"
+    assert "Cảm ơn" in seat.said(said)
+    assert seat.state.state == "IDLE"
     late = seat.send(TicketResult(pending.request_id, True, "", seat.ticket()))
     assert not any(isinstance(e, (Say, PrintTicket)) for e in late)
 
@@ -451,7 +490,8 @@ def test_two_visitors_in_a_row(seat: Seat):
     seat.answer_print(ok=False, code="PAPER_OUT")
     seat.send(VisitorLeft("f1"))
     seat.send(VisitorEngaged("f2"))
-    assert "Xin chào" in seat.said() and seat.language() == "vi"
+    assert "Xin chào" in seat.said()
+    assert seat.language() == "vi"
     state = seat.state
     assert (state.visitor_id, state.ticket_number, state.ticket_not_printed) == ("f2", "", False)
 
@@ -506,7 +546,8 @@ def test_typed_visitor_without_camera_is_served_then_adopted():
     seat.hear("lấy số chứng thực")
     assert seat.state.visitor_id.startswith("anonymous-")
     seat.send(VisitorEngaged("f5"))
-    assert seat.state.visitor_id == "f5" and seat.said() == ""
+    assert seat.state.visitor_id == "f5"
+    assert seat.said() == ""
 
 
 # -- touch input -------------------------------------------------------------------------
@@ -519,7 +560,8 @@ def test_touch_input_skips_understanding(seat: Seat):
 
 def test_touch_language_and_rating(seat: Seat):
     seat.hear("", intent="feedback", argument="3", language="en")
-    assert seat.state.state == "ASKING_COMMENT" and seat.language() == "en"
+    assert seat.state.state == "ASKING_COMMENT"
+    assert seat.language() == "en"
 
 
 def test_unknown_touch_intent_is_a_misunderstanding(seat: Seat):
