@@ -17,14 +17,22 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rclpy.node import Node
 from std_msgs.msg import Bool, String
 
-from service_desk_interfaces.msg import DialogueAct, Utterance, VisitorEvent
+from service_desk_interfaces.msg import (
+    DialogueAct,
+    DialogueState,
+    DispenserStatus,
+    PrinterStatus,
+    QueueState,
+    Utterance,
+    VisitorEvent,
+)
 from service_desk_robot.nodes import qos
-from service_desk_robot.sim.scenario import Act, Fault, Scenario, Verdict, Visitor, judge
+from service_desk_robot.sim.scenario import Act, Fault, Scenario, Visitor, VisitorRecord, judge
 
 ACT_KIND = {
     DialogueAct.SAY: "say",
@@ -32,18 +40,6 @@ ACT_KIND = {
     DialogueAct.DISPENSE: "dispense",
     DialogueAct.ERROR: "error",
 }
-
-
-@dataclass
-class VisitorRecord:
-    visitor: Visitor
-    greeted: bool = False
-    face_id: str = ""
-    acts: list[Act] = field(default_factory=list)
-    verdicts: list[Verdict] = field(default_factory=list)
-    greet_latency_s: float | None = None  # stop point reached -> first robot sentence
-    response_latencies_s: list[float] = field(default_factory=list)  # line spoken -> first act
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,11 +62,14 @@ class ScenarioDirector(Node):
         fill_line: Callable[[Visitor, str], str],
         transcript: Callable[[str], None],
         timing: DirectorTiming = DirectorTiming(),
+        before_arrival: Callable[[Visitor], None] = lambda visitor: None,
     ) -> None:
         super().__init__("scenario_director")
         self.scenario = scenario
         self._faults = faults
         self._fill_line = fill_line
+        self._before_arrival = before_arrival
+        self._ready: set[str] = set()
         self._say = transcript
         self._timing = timing
         self._changed = threading.Condition()
@@ -84,6 +83,38 @@ class ScenarioDirector(Node):
         self.create_subscription(DialogueAct, "/dialogue/acts", self._on_act, qos.events(200))
         self.create_subscription(VisitorEvent, "/desk/visitor_events", self._on_event, qos.events())
         self.create_subscription(Bool, "/speech/speaking", self._on_speaking, qos.latched_state())
+        latched = qos.latched_state()
+        self.create_subscription(
+            QueueState,
+            "/queue/state",
+            self._ready_when("ward office server", lambda m: m.server_reachable),
+            latched,
+        )
+        self.create_subscription(
+            PrinterStatus, "/printer/status", self._ready_when("ticket printer", lambda m: m.online), latched
+        )
+        self.create_subscription(
+            DispenserStatus, "/dispenser/status", self._ready_when("dispenser", lambda m: m.online), latched
+        )
+        self.create_subscription(
+            DialogueState, "/dialogue/state", self._ready_when("dialogue", lambda m: True), latched
+        )
+
+    def _ready_when(self, name: str, test: Callable[[object], bool]) -> Callable[[object], None]:
+        def callback(msg: object) -> None:
+            with self._changed:
+                if test(msg):
+                    self._ready.add(name)
+                self._changed.notify_all()
+
+        return callback
+
+    def wait_ready(self, timeout_s: float) -> list[str]:
+        """Wait until every robot capability reports ready; return those that did not."""
+        expected = {"ward office server", "ticket printer", "dispenser", "dialogue"}
+        with self._changed:
+            self._changed.wait_for(lambda: expected <= self._ready, timeout=timeout_s)
+            return sorted(expected - self._ready)
 
     # --- callbacks: copy into guarded state ------------------------------------------------
     def _on_act(self, msg: DialogueAct) -> None:
@@ -133,6 +164,7 @@ class ScenarioDirector(Node):
         if delay > 0:
             time.sleep(delay)  # scenario pacing, not a test wait
         self._switch(visitor.on_arrival)
+        self._before_arrival(visitor)
         self._log(f"{visitor.id} arrives ({visitor.language}, face {visitor.face})")
         since = time.monotonic()
         self._command(

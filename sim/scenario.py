@@ -9,7 +9,7 @@ No ROS: the director node (nodes/scenario_director.py) turns topics into `Act`s.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,20 @@ class Verdict:
     expectation: str
     passed: bool
     detail: str
+
+
+@dataclass
+class VisitorRecord:
+    """What happened to one visitor during a run, and how their expectations fared."""
+
+    visitor: Visitor
+    greeted: bool = False
+    face_id: str = ""
+    acts: list[Act] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    greet_latency_s: float | None = None  # stop point reached -> first robot sentence
+    response_latencies_s: list[float] = field(default_factory=list)  # line spoken -> first act
+    note: str = ""
 
 
 def fold(text: str) -> str:
