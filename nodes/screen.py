@@ -44,7 +44,7 @@ from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.robot.screen import ScreenError
 from service_desk_robot.robot.screen.app import ActionResult, create_app
 from service_desk_robot.robot.screen.config import ScreenCatalog, check_labels, load_procedures, load_services
-from service_desk_robot.robot.screen.intents import VisitorIntent
+from service_desk_robot.robot.screen.intents import ScreenUtterance
 from service_desk_robot.robot.screen.server import ScreenServer
 from service_desk_robot.robot.screen.state import (
     DialogueInfo,
@@ -243,18 +243,19 @@ class ScreenNode(Node):
 
     # -- ScreenPorts (called from the web server's threads) ----------------------------------
 
-    def publish_intent(self, intent: VisitorIntent, text: str) -> None:
-        msg = Utterance(
-            text=text,
-            language=intent.language,
-            confidence=1.0,
-            final=True,
-            source="screen",
-            intent=intent.intent,
-            argument=intent.argument,
-        )
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._heard.publish(msg)
+    def publish_utterances(self, utterances: list[ScreenUtterance]) -> None:
+        for utterance in utterances:
+            msg = Utterance(
+                text=utterance.text,
+                language=utterance.language,
+                confidence=1.0,
+                final=True,
+                source="screen",
+                intent=utterance.intent,
+                argument=utterance.argument,
+            )
+            msg.header.stamp = self.get_clock().now().to_msg()
+            self._heard.publish(msg)
 
     def reprint_pending(self) -> ActionResult:
         return self._call(self._reprint, Trigger.Request())

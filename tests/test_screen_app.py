@@ -17,7 +17,7 @@ import pytest
 from service_desk_robot.robot.screen import ScreenServerError
 from service_desk_robot.robot.screen.app import ActionResult, create_app
 from service_desk_robot.robot.screen.config import Choice, ScreenCatalog
-from service_desk_robot.robot.screen.intents import VisitorIntent
+from service_desk_robot.robot.screen.intents import ScreenUtterance
 from service_desk_robot.robot.screen.server import ScreenServer
 from service_desk_robot.robot.screen.state import PrinterInfo, ScreenState
 
@@ -35,12 +35,12 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 class FakePorts:
     def __init__(self) -> None:
-        self.intents: list[tuple[VisitorIntent, str]] = []
+        self.utterances: list[ScreenUtterance] = []
         self.actions: list[str] = []
         self.refill_result = ActionResult(True, "refilled")
 
-    def publish_intent(self, intent: VisitorIntent, text: str) -> None:
-        self.intents.append((intent, text))
+    def publish_utterances(self, utterances: list[ScreenUtterance]) -> None:
+        self.utterances.extend(utterances)
 
     def reprint_pending(self) -> ActionResult:
         self.actions.append("reprint")
@@ -157,11 +157,18 @@ def test_a_failed_staff_action_is_reported(client, ports):
 def test_visitor_tap_becomes_one_intent(client, ports):
     response = client.post("/api/visitor/intent", json={"intent": "queue_number", "argument": "civil_status"})
     assert response.status_code == 202
-    intent, text = ports.intents[0]
-    assert intent == VisitorIntent("queue_number", "civil_status", "vi")
-    assert text == "Tôi muốn lấy số (civil_status)"
+    assert ports.utterances == [ScreenUtterance("queue_number", "civil_status", "Tôi muốn lấy số", "vi")]
     client.post("/api/visitor/intent", json={"intent": "water", "language": "en"})
-    assert ports.intents[1][1] == "Water please"
+    assert ports.utterances[1] == ScreenUtterance("water", "", "Water please", "en")
+
+
+def test_feedback_tap_answers_rating_and_comment(client, ports):
+    response = client.post("/api/visitor/intent", json={"intent": "feedback", "argument": "5|Tốt"})
+    assert response.status_code == 202
+    assert [(u.intent, u.argument, u.text) for u in ports.utterances] == [
+        ("feedback", "5", "feedback"),
+        ("", "", "Tốt"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -178,7 +185,7 @@ def test_bad_taps_are_refused_and_nothing_is_published(client, ports, body, stat
     response = client.post("/api/visitor/intent", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == status
     assert response.json()["error_code"] == code
-    assert ports.intents == []
+    assert ports.utterances == []
 
 
 def test_visitor_routes_cannot_reach_staff_actions(client, ports):

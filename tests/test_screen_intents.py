@@ -10,7 +10,13 @@ import yaml
 from service_desk_robot.robot.screen import InvalidIntentError, ScreenConfigError
 from service_desk_robot.robot.screen.app import STATIC_DIR
 from service_desk_robot.robot.screen.config import check_labels, load_procedures, load_services
-from service_desk_robot.robot.screen.intents import Catalog, VisitorIntent, parse_visitor_intent
+from service_desk_robot.robot.screen.intents import (
+    Catalog,
+    ScreenUtterance,
+    VisitorIntent,
+    parse_visitor_intent,
+    utterances_for,
+)
 
 CATALOG = Catalog(frozenset({"civil_status", "certification"}), frozenset({"birth_registration"}))
 
@@ -38,8 +44,8 @@ CATALOG = Catalog(frozenset({"civil_status", "certification"}), frozenset({"birt
         ),
         ({"intent": "feedback", "argument": "3|"}, VisitorIntent("feedback", "3|", "vi")),
         ({"intent": "staff"}, VisitorIntent("staff", "", "vi")),
-        ({"intent": "language", "argument": "en"}, VisitorIntent("language", "en", "vi")),
-        ({"intent": "yes"}, VisitorIntent("yes", "", "vi")),
+        ({"intent": "affirm", "language": "en"}, VisitorIntent("affirm", "", "en")),
+        ({"intent": "hello", "language": "en"}, VisitorIntent("hello", "", "en")),
     ],
 )
 def test_valid_taps(payload, expected):
@@ -64,13 +70,33 @@ def test_valid_taps(payload, expected):
         ({"intent": "water", "argument": "10"}, "BAD_ARGUMENT"),
         ({"intent": "water", "argument": 3}, "BAD_ARGUMENT"),
         ({"intent": "water", "language": "fr"}, "BAD_LANGUAGE"),
-        ({"intent": "language", "argument": "de"}, "BAD_LANGUAGE"),
+        ({"intent": "language", "argument": "en"}, "UNKNOWN_INTENT"),
+        ({"intent": "priority", "argument": "yes"}, "BAD_ARGUMENT"),
     ],
 )
 def test_invalid_taps_are_refused_with_a_stable_code(payload, code):
     with pytest.raises(InvalidIntentError) as caught:
         parse_visitor_intent(payload, CATALOG)
     assert caught.value.code == code
+
+
+PHRASES = {"queue_number": "Tôi muốn lấy số", "feedback": "Tôi muốn góp ý", "deny": "Không"}
+
+
+def test_a_tap_is_one_utterance_with_its_phrase():
+    (only,) = utterances_for(VisitorIntent("queue_number", "civil_status", "vi"), PHRASES)
+    assert only == ScreenUtterance("queue_number", "civil_status", "Tôi muốn lấy số", "vi")
+    (unknown,) = utterances_for(VisitorIntent("thanks", "", "en"), PHRASES)
+    assert unknown.text == "thanks"
+
+
+def test_feedback_is_the_rating_then_the_comment_as_free_text():
+    """The dialogue asks for the comment after the rating: the screen answers both turns."""
+    rating, comment = utterances_for(VisitorIntent("feedback", "4|Nhanh, cảm ơn", "vi"), PHRASES)
+    assert rating == ScreenUtterance("feedback", "4", "Tôi muốn góp ý", "vi")
+    assert comment == ScreenUtterance("", "", "Nhanh, cảm ơn", "vi")
+    _, no_comment = utterances_for(VisitorIntent("feedback", "2|", "en"), PHRASES)
+    assert no_comment == ScreenUtterance("deny", "", "Không", "en")
 
 
 def screen_labels(repo) -> dict:

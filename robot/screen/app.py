@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from service_desk_robot.robot.screen import InvalidIntentError
 from service_desk_robot.robot.screen.config import ScreenCatalog
-from service_desk_robot.robot.screen.intents import VisitorIntent, parse_visitor_intent
+from service_desk_robot.robot.screen.intents import ScreenUtterance, parse_visitor_intent, utterances_for
 from service_desk_robot.robot.screen.state import ScreenState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -63,7 +63,7 @@ class ActionResult:
 class ScreenPorts(Protocol):
     """What the application needs from the robot (the node implements it over ROS)."""
 
-    def publish_intent(self, intent: VisitorIntent, text: str) -> None: ...
+    def publish_utterances(self, utterances: list[ScreenUtterance]) -> None: ...
 
     def reprint_pending(self) -> ActionResult: ...
 
@@ -191,10 +191,7 @@ def create_app(
             intent = parse_visitor_intent(payload, intents_catalog)
         except InvalidIntentError as error:
             return _error(422, error.code, str(error))
-        text = labels[intent.language].get("intents", {}).get(intent.intent, intent.intent)
-        if intent.argument and intent.intent != "feedback":
-            text = f"{text} ({intent.argument})"
-        ports.publish_intent(intent, text)
+        ports.publish_utterances(utterances_for(intent, labels[intent.language].get("intents", {})))
         return JSONResponse({"accepted": True, "intent": intent.intent}, status_code=202, headers=API_HEADERS)
 
     async def staff_state(request: Request) -> Response:

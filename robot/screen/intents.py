@@ -21,7 +21,9 @@ CODE_PATTERN = re.compile(r"^[A-Z0-9-]{3,32}$")
 FEEDBACK_COMMENT_MAX_CHARS = 300
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
-# Intent name -> kind of argument it takes.
+# Intent name -> kind of argument it takes. The names are the dialogue's
+# (config/intents.yaml, robot/dialogue/manager.py): the main needs, then answers and
+# requests the dialogue offers in DialogueState.options.
 INTENT_ARGUMENTS = {
     "queue_number": "service",
     "water": "none",
@@ -31,14 +33,14 @@ INTENT_ARGUMENTS = {
     "application_status": "code",
     "feedback": "feedback",
     "staff": "none",
-    "language": "language",
-    # Answers and requests the dialogue offers in DialogueState.options (shown as chips).
-    "yes": "none",
-    "no": "none",
     "priority": "none",
-    "repeat": "none",
     "help": "none",
+    "repeat": "none",
     "goodbye": "none",
+    "hello": "none",
+    "thanks": "none",
+    "affirm": "none",
+    "deny": "none",
 }
 
 
@@ -55,6 +57,36 @@ class VisitorIntent:
     intent: str
     argument: str
     language: str
+
+
+@dataclass(frozen=True)
+class ScreenUtterance:
+    """One Utterance to publish; `intent` "" means free text the dialogue must read."""
+
+    intent: str
+    argument: str
+    text: str
+    language: str
+
+
+def utterances_for(intent: VisitorIntent, phrases: Mapping[str, str]) -> list[ScreenUtterance]:
+    """The Utterances one tap becomes, in order; `phrases` are the labels' `intents`
+    (what the tap means in words, for transcripts).
+
+    The dialogue asks for a feedback comment after the rating, so a feedback tap is the
+    rating (the "feedback" intent with the score) followed by the comment as free text,
+    or by "deny" when the visitor left it empty: the same turns a speaking visitor takes.
+    """
+    text = phrases.get(intent.intent, intent.intent)
+    if intent.intent != "feedback":
+        return [ScreenUtterance(intent.intent, intent.argument, text, intent.language)]
+    rating, _, comment = intent.argument.partition("|")
+    follow_up = (
+        ScreenUtterance("", "", comment, intent.language)
+        if comment
+        else ScreenUtterance("deny", "", phrases.get("deny", "deny"), intent.language)
+    )
+    return [ScreenUtterance("feedback", rating, text, intent.language), follow_up]
 
 
 def parse_visitor_intent(payload: object, catalog: Catalog) -> VisitorIntent:
@@ -92,10 +124,6 @@ def _check_argument(kind: str, argument: str, catalog: Catalog) -> str:
         if not CODE_PATTERN.match(code):
             raise InvalidIntentError("BAD_CODE", "a code is 3-32 letters, digits or dashes")
         return code
-    if kind == "language":
-        if argument not in LANGUAGES:
-            raise InvalidIntentError("BAD_LANGUAGE", f"language must be one of {LANGUAGES}")
-        return argument
     # feedback: "rating|comment", the rating 1-5, the comment optional.
     rating, _, comment = argument.partition("|")
     if rating not in ("1", "2", "3", "4", "5"):

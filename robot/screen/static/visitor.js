@@ -8,6 +8,15 @@
   let latest = null;
   let dialogueLanguage = "";
   let openPanel = null;  // function that redraws the open panel after a language change
+  let dialogueState = "";
+  // The dialogue asks a question (by voice or after a tap): show the matching panel.
+  const PANEL_FOR_STATE = {
+    CHOOSING_SERVICE: "queue_number",
+    ASKING_PROCEDURE: "procedure",
+    ASKING_BOOKING_CODE: "check_in",
+    ASKING_RECEIPT_CODE: "application_status",
+    ASKING_RATING: "feedback",
+  };
 
   async function send(intent, argument = "") {
     try {
@@ -133,6 +142,11 @@
     $("subtitle").textContent = lines.length ? lines[lines.length - 1].text : S.t("hint");
     $("subtitle-previous").textContent = lines.length > 1 ? lines[lines.length - 2].text : "";
     $("paused").hidden = !view.greeting_paused;
+    if (view.state !== dialogueState) {
+      dialogueState = view.state;
+      const need = PANEL_FOR_STATE[view.state];
+      if (need && !openPanel) needs[need]();
+    }
     // Answers the dialogue is waiting for (yes / no, priority...), when the page has a label.
     const offered = view.options.filter((option) => S.t(`options.${option}`) !== `options.${option}`);
     $("options").replaceChildren(...offered.map((option) => {
@@ -181,7 +195,7 @@
       S.setLanguage(next);
       if (openPanel) openPanel();
       if (latest) render(latest);
-      send("language", next);
+      send("hello");  // every utterance carries the page language: the robot follows it
     });
     S.stream("/api/visitor/events", {
       onState: render,
