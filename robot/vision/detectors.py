@@ -12,9 +12,11 @@ A detector instance is not thread-safe: use one per processing thread.
 
 from __future__ import annotations
 
+import ctypes
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import cv2
@@ -46,6 +48,9 @@ class DetectorConfig:
     min_face_px: int = 20  # smaller boxes are too far away to matter, and often false
     max_yaw_ratio: float = 0.3  # |yaw_ratio| above this is a turned head
     max_roll_deg: float = 30.0  # a head tilted more than this is not addressing the robot
+    # Threads the backend may use per frame (YuNet's OpenMP); 1 keeps a core free for speech
+    # and avoids OpenMP's spin-waiting on a busy machine, which costs more than it gains.
+    threads: int = 1
 
 
 class FaceDetector(Protocol):
@@ -93,6 +98,17 @@ def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
     return yaw_ratio, roll_deg
 
 
+def _openmp_of(module_file: str) -> ctypes.CDLL | None:
+    """The OpenMP runtime a wheel vendors next to its package (auditwheel's `<name>.libs`)."""
+    package_dir = Path(module_file).resolve().parent
+    for candidate in sorted((package_dir.parent / f"{package_dir.name}.libs").glob("libgomp*.so*")):
+        try:
+            return ctypes.CDLL(str(candidate))  # already loaded by the wheel: the same handle
+        except OSError:
+            continue
+    return None
+
+
 class YuNetDetector:
     """YuNet (libfacedetection) through `yuface`, weights compiled into the wheel."""
 
@@ -102,13 +118,18 @@ class YuNetDetector:
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         try:
+            import yuface
             from yuface.yuface import detect as yunet_detect
         except ImportError as error:
             raise DetectorError(f"YuNet backend needs the 'yuface' package: {error}") from error
         self._detect = yunet_detect
+        self._openmp = _openmp_of(yuface.__file__) if self.config.threads > 0 else None
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         small, factor = _shrink(frame, self.config.max_input_width_px)
+        if self._openmp is not None:
+            # OpenMP's thread count is per calling thread: set it on the thread detecting.
+            self._openmp.omp_set_num_threads(self.config.threads)
         try:
             # Rows: score (0-100), x, y, w, h, five (x, y) landmarks, padding; int16.
             rows = self._detect(np.ascontiguousarray(small))

@@ -90,8 +90,7 @@ class FaceTracker:
     def tracks(self) -> list[Track]:
         return list(self._tracks)
 
-    def _new_track_id(self) -> str:
-        live = {track.id for track in self._tracks}
+    def _new_track_id(self, live: set[str]) -> str:
         # A random factory could repeat a live id; ids must be unique among live tracks.
         for _ in range(100):
             candidate = self._new_id()
@@ -145,9 +144,11 @@ class FaceTracker:
                         dropped.append(track)
                     continue
             survivors.append(track)
+        live = {track.id for track in self._tracks}
         for d_index, detection in enumerate(detections):
             if d_index not in matched_detections:
-                track = Track(id=self._new_track_id(), detection=detection, stamp_s=stamp_s)
+                track = Track(id=self._new_track_id(live), detection=detection, stamp_s=stamp_s)
+                live.add(track.id)
                 survivors.append(track)
                 if self.config.confirm_frames <= 1:
                     track.confirmed = True
