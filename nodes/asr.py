@@ -17,12 +17,14 @@ settable at run time) are handed to the worker through guarded state.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import ParameterUninitializedException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, Int16MultiArray
@@ -81,11 +83,10 @@ class AsrNode(Node):
         self._gate = SpeakingGate(tail_s)
         self._lock = threading.Lock()
         # Grammars given at start (params file, overrides) are applied like later changes.
-        self._grammar_updates: dict[str, list[str]] = {
-            lang: list(value)
-            for lang in ("vi", "en")
-            if (value := self.get_parameter(f"grammar_{lang}").value) is not None
-        }
+        self._grammar_updates: dict[str, list[str]] = {}
+        for lang in ("vi", "en"):
+            with contextlib.suppress(ParameterUninitializedException):  # unset: free-form
+                self._grammar_updates[lang] = list(self.get_parameter(f"grammar_{lang}").value)
         self._model_errors: dict[str, str] = {}
         self._loaded: list[str] = []
         self._audio_error = ""
@@ -224,6 +225,15 @@ class AsrNode(Node):
                 )
             else:
                 self._partial_count += 1
+
+    @property
+    def state(self) -> str:
+        """loading models, no model, no audio, listening or source ended."""
+        return self._state
+
+    @property
+    def dropped_while_speaking(self) -> int:
+        return self._gate.closed_count
 
     # --- diagnostics ------------------------------------------------------------------
 
