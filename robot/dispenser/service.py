@@ -14,9 +14,12 @@
 Exactly once: a request id's row is committed before the DISPENSE frame is written and
 its key is the job id the board de-duplicates on. A request id whose row is `done` never
 reaches the board again (ALREADY_SERVED). A `sent` row (the node died, or the link
-dropped mid-job) is resumed by sending the same job id again: the board answers with the
-job's state instead of starting it twice. If the board rebooted since (new boot id) the
-job's fate is unknowable, so it is closed as served and never resent.
+dropped mid-job) is retried by sending the same job id again: a board that never got it
+starts it now (a normal result); a board that knows it answers with the job's state
+instead of starting it twice, and the caller gets ALREADY_SERVED with the true count once
+the job is done. If the board rebooted since (new boot id) the job's fate is
+unknowable, so it is closed as served and never resent. So `success` always means "this
+call made the items come out", and ALREADY_SERVED "an earlier call did; `dispensed` of them".
 """
 
 from __future__ import annotations
@@ -327,6 +330,7 @@ class DispenserService:
                 dispensed=entry.dispensed,
             )
         client, hello = self._require_client()
+        resumed = entry is not None
         if entry is None:
             self.config.limits.check(self._journal, visitor_id, item, count, self._clock())
             entry = self._journal.reserve(request_id, visitor_id, item, count, hello.boot_id, self._clock())
@@ -336,9 +340,10 @@ class DispenserService:
                 f"request {request_id} was in flight when the board restarted: never resent",
                 dispensed=entry.dispensed,
             )
-        else:
-            _log.info(f"resuming request {request_id} as job {entry.job_id}")
         try:
+            # A retry of a job sent before: did the board get it? (Asked first, because a
+            # resend within this call answers JOB_INFO too.)
+            attached = resumed and client.job(entry.job_id).state != JobState.UNKNOWN
             info = client.dispense(
                 entry.job_id,
                 self.config.slot(entry.item),  # a resumed job keeps its journalled item and count
@@ -356,6 +361,17 @@ class DispenserService:
             if isinstance(error, errors.LinkError) and not client.alive:
                 self._wake.set()  # let the supervisor reconnect now
             raise
+        if attached:
+            # An earlier attempt started this job (before a crash or a lost link): report
+            # its true outcome, but as a replay, exactly like a request already done.
+            code = "" if info.result == ErrorCode.OK else code_name(info.result)
+            message = f"settled as job {entry.job_id}: {info.dispensed} of {info.count} {entry.item}"
+            self._journal.finish(request_id, info.dispensed, code, message, self._clock())
+            raise errors.AlreadyServedError(
+                f"request {request_id} was already sent to the board: {info.dispensed} of {info.count} "
+                f"{entry.item} ({code or 'OK'})",
+                dispensed=info.dispensed,
+            )
         self._update(dispenses=self.state.dispenses + info.dispensed)
         if info.result == ErrorCode.OK:
             message = f"dispensed {info.dispensed} {entry.item}"
