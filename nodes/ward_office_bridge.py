@@ -28,6 +28,7 @@ import yaml
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from service_desk_interfaces.msg import QueueState, ServiceQueue, Ticket
 from service_desk_interfaces.srv import ApplicationStatus, CheckInBooking, IssueTicket, SubmitFeedback
@@ -51,6 +52,7 @@ TOKEN_ENV = "SERVICE_DESK_WARD_OFFICE_TOKEN"
 # Booking and receipt codes as printed and typed: letters, digits, dashes.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,40}")
 FEEDBACK = "feedback"
+SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 PARAMETERS: dict[str, str] = {
     "server_url": "base URL of the ward office server (without /api/v1)",
@@ -145,6 +147,7 @@ class WardOfficeBridge(Node):
         self._reachable = False
         self._last_success: float | None = None  # monotonic
         self._last_error = "no poll yet"
+        self._last_error_type: type[WardOfficeError] | None = None
         self._counts = {"ok": 0, "failed": 0, "unreachable": 0}
         self._delivered = threading.Condition()  # notified when outbox items are delivered
 
@@ -219,9 +222,10 @@ class WardOfficeBridge(Node):
 
     def _set_unreachable(self, error: WardOfficeError) -> None:
         with self._lock:
-            if self._reachable or self._last_error != str(error):
+            # Log transitions only: while the breaker is open every poll fails the same way.
+            if self._reachable or self._last_error_type is not type(error):
                 self.get_logger().warning(f"ward office server unreachable: {error}")
-            self._reachable, self._last_error = False, str(error)
+            self._reachable, self._last_error, self._last_error_type = False, str(error), type(error)
 
     def _publish_state(self) -> None:
         msg = QueueState()
