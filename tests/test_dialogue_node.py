@@ -157,7 +157,7 @@ def system(ros_spin):
 def test_ticket_conversation_end_to_end(system):
     from service_desk_interfaces.msg import DialogueAct
 
-    fakes, dialogue, engage, say, _ = system
+    fakes, _dialogue, engage, say, _ = system
     engage("f1")
     wait_until(lambda: fakes.spoken, message="greeting spoken")
     assert "Xin chào" in fakes.spoken[0]
@@ -196,7 +196,7 @@ def test_touch_partial_and_pause(system):
 
     from service_desk_interfaces.msg import DialogueAct
 
-    fakes, _, engage, say, visitor = system
+    fakes, _, _engage, say, visitor = system
     say("lấy", final=False)  # a partial result is never acted on
     say("", intent="application_status", argument="HS-2024-000123", language="en")
     wait_until(lambda: any("is ready" in s for s in fakes.spoken), message="status answered")
