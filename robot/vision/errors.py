@@ -5,7 +5,8 @@ VisionError
 │                   too small, too large, older than the last one); the frame is skipped
 ├── DetectorError   a detector backend that is unknown, misconfigured or failed
 └── SourceError     a camera source that cannot be opened or read (missing device,
-                    unreadable video file, folder without images)
+    │               unreadable video file, folder without images)
+    └── SourceFinishedError  a video file or image folder played to its end without `loop`
 """
 
 from __future__ import annotations
@@ -25,3 +26,7 @@ class DetectorError(VisionError):
 
 class SourceError(VisionError):
     """A camera source that cannot be opened or read."""
+
+
+class SourceFinishedError(SourceError):
+    """A video file or image folder that has played to its end and does not loop."""

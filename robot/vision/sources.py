@@ -19,7 +19,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from service_desk_robot.robot.vision.errors import SourceError
+from service_desk_robot.robot.vision.errors import SourceError, SourceFinishedError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ class CaptureSource:
     def __init__(self, target: int | str, description: str, loop: bool, size: tuple[int, int] | None) -> None:
         self.description = description
         self._loop = loop
-        api = cv2.CAP_V4L2 if isinstance(target, int) or str(target).startswith("/dev/") else cv2.CAP_ANY
+        device = isinstance(target, int) or str(target).startswith("/dev/")
+        self._is_file = not device
+        api = cv2.CAP_V4L2 if device else cv2.CAP_ANY
         self._capture = cv2.VideoCapture(target, api)
         if not self._capture.isOpened():
             self._capture.release()
@@ -51,7 +53,9 @@ class CaptureSource:
 
     def read(self) -> np.ndarray:
         ok, frame = self._capture.read()
-        if not ok and self._loop:
+        if not ok and self._is_file:
+            if not self._loop:
+                raise SourceFinishedError(f"{self.description}: played to its end")
             # End of a video file: rewind once and read again.
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, frame = self._capture.read()
@@ -78,7 +82,7 @@ class ImageFilesSource:
         for _ in range(len(self._paths)):
             if self._index >= len(self._paths):
                 if not self._loop:
-                    raise SourceError(f"{self.description}: all images shown")
+                    raise SourceFinishedError(f"{self.description}: all images shown")
                 self._index = 0
             path = self._paths[self._index]
             self._index += 1
