@@ -97,6 +97,9 @@ class FakeDesk(Node):
             self.paper_out = out
         self._publish_printer()
 
+    def publish_state(self, state: str, options: list[str]) -> None:
+        self._state.publish(DialogueState(state=state, visitor_id="f9", language="vi", options=options))
+
     def _publish_printer(self) -> None:
         with self._lock:
             paper = PrinterStatus.PAPER_OUT if self.paper_out else PrinterStatus.PAPER_OK
@@ -188,6 +191,7 @@ def page(browser):
 
 
 def open_page(page, url: str, viewport: dict) -> None:
+    page.bring_to_front()  # Chromium throttles background tabs: slow clicks and timers
     page.set_viewport_size(viewport)
     page.goto(url)
     expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=5000)
@@ -277,6 +281,7 @@ def test_paper_out_reaches_the_staff_console_and_the_number_is_shown(desk, brows
         expect(page.locator("#ticket-warning")).to_be_in_viewport()
         page.screenshot(path=str(shots / "visitor-paper-out-800x480.png"))
 
+        staff.bring_to_front()
         expect(staff.locator("#pending li.number")).to_have_text(["B001"], timeout=2000)
         staff.screenshot(path=str(shots / "staff-pending-1280x800.png"))
     finally:
@@ -366,3 +371,24 @@ def assert_fits_panel(page) -> None:
     )
     assert not fit["scrolls"], fit
     assert fit["smallest"] >= 40, fit
+
+
+def test_the_dialogues_questions_show_their_answers(desk, page, labels, shots):
+    """Asked by voice which service, the screen opens the service panel; asked yes/no,
+    it shows yes/no buttons that answer with the dialogue's own intents."""
+    url, fake = desk
+    open_page(page, url + "/", LARGE)
+    fake.publish_state("CHOOSING_SERVICE", ["queue_number:civil_status", "priority", "staff"])
+    expect(page.locator("#panel-title")).to_have_text(labels["vi"]["panels"]["pick_service"], timeout=5000)
+    page.click("#panel-back")
+
+    fake.publish_state("OFFERING_TICKET", ["affirm", "deny"])
+    expect(page.locator("#options [data-option]")).to_have_text(
+        [labels["vi"]["options"]["affirm"], labels["vi"]["options"]["deny"]], timeout=5000
+    )
+    page.screenshot(path=str(shots / "visitor-yes-no-1280x800.png"))
+    page.click("[data-option=affirm]")
+    wait_until(lambda: any(h.intent == "affirm" for h in fake.heard), 5.0, message="affirm tap")
+
+    fake.publish_state("ASKING_BOOKING_CODE", ["staff", "help"])
+    expect(page.locator("#keypad-code")).to_be_visible(timeout=5000)

@@ -40,7 +40,8 @@
       $("dispenser-fault").hidden = !fault;
       $("stock").replaceChildren(...dispenser.stock.map((s) => {
         const item = S.el("li", { "data-item": s.item, "data-level": s.empty ? "error" : "ok" });
-        item.append(S.el("span", {}, S.t(`staff.stock_${s.item}`)), S.el("b", {}, String(s.count)));
+        const name = S.t(`staff.stock_${s.item}`);
+        item.append(S.el("span", {}, name === `staff.stock_${s.item}` ? s.item : name), S.el("b", {}, String(s.count)));
         return item;
       }));
     } else {
