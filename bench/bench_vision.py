@@ -1,0 +1,123 @@
+"""Vision: time per 640x480 frame for each detector backend, and how fast a visitor is greeted.
+
+- ms per 640x480 frame for each backend (YuNet, Haar) on one core (cv2.setNumThreads(1),
+  YuNet's OpenMP at one thread), over frames of a visitor walking up (faces of every size);
+  YuNet's figure is also given in frames per second against the target (>= 20 fps);
+- the whole perception step (detect + track + engagement) with YuNet, for the node's budget;
+- latency from the first frame in which a visitor has stopped in front of the robot to the
+  ENGAGED event at 15 Hz, for three ways of arriving (walking straight up, walking in from
+  the side, stepping out from behind someone already in place): frame stamps plus the
+  processing time of the frame that produced ENGAGED; target <= 400 ms for the worst.
+
+Frames are synthetic, made of real photographs (robot/vision/synthetic.py).
+Run alone: `.venv/bin/python bench/bench_vision.py [--quick]`.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import time
+
+import cv2
+
+from service_desk_robot.benchmarking import Figure, at_least, at_most, percentile, print_table
+from service_desk_robot.robot.vision import synthetic
+from service_desk_robot.robot.vision.detectors import DetectorConfig, create_detector
+from service_desk_robot.robot.vision.perception import EventKind, VisitorPerception
+from service_desk_robot.robot.vision.tracker import sequential_ids
+
+RATE_HZ = 15.0
+STAND_M = 1.1
+FPS_TARGET = 20.0
+LATENCY_TARGET_MS = 400.0
+
+
+def _frames(count: int) -> list:
+    sequence = synthetic.approach("astronaut", from_m=3.5, stand_s=0.0)
+    step = max(1, len(sequence) // count)
+    return [synthetic.render(placements) for placements in sequence[::step][:count]]
+
+
+def _time_ms(call, frames: list, rounds: int) -> list[float]:
+    call(frames[0])  # warm-up: first-call allocations are not steady state
+    samples = []
+    for _ in range(rounds):
+        for frame in frames:
+            start = time.perf_counter()
+            call(frame)
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def bench_backends(frames: list, rounds: int) -> list[Figure]:
+    figures = []
+    detail = f"{len(frames) * rounds} frames 640x480, 1 thread, median (p95 in detail)"
+    for backend, width in (("yunet", 640), ("haar", 640), ("yunet", 320)):
+        detector = create_detector(backend, DetectorConfig(max_input_width_px=width, threads=1))
+        samples = _time_ms(detector.detect, frames, rounds)
+        median = statistics.median(samples)
+        name = f"{backend} ms/frame" + ("" if width == 640 else f" (detect at {width} px wide)")
+        figures.append(Figure(name, median, "ms", detail=f"{detail}; p95 {percentile(samples, 0.95):.1f} ms"))
+        if (backend, width) == ("yunet", 640):
+            figures.append(at_least("yunet frames/s, one core", 1000 / median, "fps", FPS_TARGET, detail))
+    perception = VisitorPerception(create_detector("yunet"), new_id=sequential_ids())
+    clock = iter(range(10**9))
+    samples = _time_ms(lambda f: perception.process(f, next(clock) / RATE_HZ), frames, rounds)
+    figures.append(
+        Figure(
+            "perception step (yunet + tracking)",
+            statistics.median(samples),
+            "ms",
+            detail=f"p95 {percentile(samples, 0.95):.1f} ms; node budget 66 ms",
+        )
+    )
+    return figures
+
+
+def _arrivals() -> dict[str, tuple[list, int]]:
+    """Sequences and the index of the first frame in which the visitor has stopped."""
+    stand_px = synthetic.face_width_px_at(STAND_M)
+    standing = [[synthetic.Placement("hopper", 320, 220, stand_px)]] * round(2 * RATE_HZ)
+    walk_up = synthetic.approach("hopper", from_m=3.0, to_m=STAND_M, stand_s=0.0)
+    from_side = synthetic.slide("hopper", distance_m=STAND_M, from_x=-40, to_x=320)
+    return {
+        "walking straight up": (walk_up + standing, len(walk_up)),
+        "walking in from the side": (from_side + standing, len(from_side)),
+        "stepping out from behind": (synthetic.empty(5) + standing, 5),
+    }
+
+
+def bench_engagement_latency() -> list[Figure]:
+    figures = []
+    worst = 0.0
+    for name, (sequence, stopped_at) in _arrivals().items():
+        perception = VisitorPerception(create_detector("yunet"), new_id=sequential_ids())
+        latency_ms = float("nan")
+        for stamp_s, frame in synthetic.frames_with_stamps(sequence, RATE_HZ):
+            result = perception.process(frame, stamp_s)
+            if any(e.kind == EventKind.ENGAGED for e in result.events):
+                since_stop_s = max(0.0, stamp_s - stopped_at / RATE_HZ)
+                latency_ms = (since_stop_s + result.processing_s) * 1000
+                break
+        worst = max(worst, math.inf if math.isnan(latency_ms) else latency_ms)  # never engaged: worst
+        figures.append(
+            Figure(f"stop -> ENGAGED, {name}", latency_ms, "ms", detail=f"15 Hz, stop at {STAND_M} m")
+        )
+    figures.append(
+        at_most("stop -> ENGAGED, worst", worst, "ms", LATENCY_TARGET_MS, "dwell 0.25 s, confirm 3 frames")
+    )
+    return figures
+
+
+def run(quick: bool = False) -> list[Figure]:
+    cv2.setNumThreads(1)  # one core: the figure the target is about
+    frames = _frames(8 if quick else 30)
+    figures = bench_backends(frames, rounds=1 if quick else 3)
+    figures += bench_engagement_latency()
+    return figures
+
+
+if __name__ == "__main__":
+    print_table(run(quick="--quick" in sys.argv))
