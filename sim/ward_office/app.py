@@ -85,7 +85,7 @@ BEARER = HTTPBearer(auto_error=False, description="a token of config/ward_office
 def _role(*allowed: str) -> Callable[..., Token]:
     """Dependency: the caller's token, which must have one of these roles (admin: any)."""
 
-    def check(
+    async def check(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
     ) -> Token:
         token = request.app.state.tokens.get(credentials.credentials) if credentials else None
