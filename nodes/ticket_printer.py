@@ -63,8 +63,8 @@ def _yaml_defaults() -> dict[str, Any]:
 
 
 class TicketPrinterNode(Node):
-    def __init__(self) -> None:
-        super().__init__(NAME)
+    def __init__(self, **node_options: Any) -> None:
+        super().__init__(NAME, **node_options)
         defaults = _yaml_defaults()
 
         def param(name: str, description: str) -> Any:
@@ -190,8 +190,12 @@ class TicketPrinterNode(Node):
                 kept_for_reprint=True,
                 number=ticket.number,
             )
-        log = self.get_logger().info if outcome.success else self.get_logger().warning
-        log(f"print {ticket.number[:16]!r}: {outcome.error_code or 'OK'} {outcome.message}")
+        summary = f"print {ticket.number[:16]!r}: {outcome.error_code or 'OK'} {outcome.message}"
+        # rclpy ties one severity to each call site: two calls, not one with a chosen level.
+        if outcome.success:
+            self.get_logger().info(summary)
+        else:
+            self.get_logger().warning(summary)
         response.success = outcome.success
         response.error_code = outcome.error_code
         response.message = outcome.message

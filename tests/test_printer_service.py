@@ -81,12 +81,16 @@ def harness(config, fake, tmp_path):
 def test_a_ticket_prints_once_and_the_printer_saw_exactly_the_job(harness, fake):
     ticket = harness.ticket("A001", language="en")
     outcome = harness.print(ticket)
-    assert outcome.success and outcome.error_code == "" and not outcome.kept_for_reprint
+    assert outcome.success
+    assert outcome.error_code == ""
+    assert not outcome.kept_for_reprint
     [job] = fake.printed_jobs()
     assert Path(job.bin_path).read_bytes() == harness.job_of(ticket)
     assert job.errors == []
     state = harness.printer.state()
-    assert state.online and state.paper == PaperState.OK and state.tickets_printed == 1
+    assert state.online
+    assert state.paper == PaperState.OK
+    assert state.tickets_printed == 1
     assert state.pending_numbers == ()
 
 
@@ -103,7 +107,8 @@ def test_the_same_ticket_is_never_printed_twice(harness, fake):
     futures = [harness.printer.submit(ticket) for _ in range(3)]  # e.g. a caller's retries
     assert all(f.result(10).success for f in futures)
     again = harness.print(ticket)
-    assert again.success and "already printed" in again.message
+    assert again.success
+    assert "already printed" in again.message
     assert harness.printed(ticket) == ["A003"]
 
 
@@ -120,7 +125,8 @@ def test_concurrent_requests_print_one_at_a_time_in_order(harness, fake):
         thread.start()
     for thread in threads:
         thread.join(20)
-    assert len(results) == 6 and all(r.success for r in results)
+    assert len(results) == 6
+    assert all(r.success for r in results)
     assert sorted(harness.printed(*tickets, *more)) == sorted(t.number for t in tickets + more)
 
 
@@ -140,7 +146,8 @@ def test_paper_out_keeps_the_ticket_and_prints_it_when_paper_is_back(harness, fa
     assert "A006" in outcome.message
     assert outcome.kept_for_reprint
     state = harness.printer.state()
-    assert state.paper == PaperState.OUT and state.pending_numbers == ("A006",)
+    assert state.paper == PaperState.OUT
+    assert state.pending_numbers == ("A006",)
     assert [j.status for j in fake.jobs()] == ["printed"]  # nothing sent while out
     fake.set_paper("ok")
     wait_until(lambda: harness.printer.state().pending_numbers == (), message="kept ticket printed")
@@ -154,7 +161,8 @@ def test_paper_running_out_mid_job_keeps_the_ticket_and_prints_it_whole_later(ha
     fake.run_out_after(rows=100)  # the roll ends a little way into the next ticket
     ticket = harness.ticket("A008")
     outcome = harness.print(ticket)
-    assert outcome.error_code == "PAPER_OUT" and outcome.kept_for_reprint
+    assert outcome.error_code == "PAPER_OUT"
+    assert outcome.kept_for_reprint
     assert fake.jobs()[-1].status == "paper_ran_out"
     fake.set_paper("ok")
     wait_until(lambda: harness.printer.state().pending_numbers == (), message="reprinted")
@@ -166,13 +174,17 @@ def test_offline_printer_keeps_the_ticket_and_reconnects_by_itself(harness, fake
     fake.set_offline()
     ticket = harness.ticket("A010")
     outcome = harness.print(ticket)
-    assert outcome.error_code == "PRINTER_OFFLINE" and outcome.kept_for_reprint and "A010" in outcome.message
+    assert outcome.error_code == "PRINTER_OFFLINE"
+    assert outcome.kept_for_reprint
+    assert "A010" in outcome.message
     wait_until(lambda: not harness.printer.state().online, message="reported offline")
     assert harness.printer.state().last_error
     fake.set_online()
     wait_until(lambda: harness.printer.state().pending_numbers == (), message="printed after reconnect")
     state = harness.printer.state()
-    assert state.online and state.tickets_printed == 2 and state.last_error == ""
+    assert state.online
+    assert state.tickets_printed == 2
+    assert state.last_error == ""
     assert harness.printed(ticket, harness.ticket("A009")) == ["A009", "A010"]
 
 
@@ -189,7 +201,8 @@ def test_a_reboot_mid_job_prints_the_ticket_once_when_the_printer_is_back(harnes
     fake.drop_next_job_after(4000, reboot_s=0.3)
     ticket = harness.ticket("A014")
     outcome = harness.print(ticket)
-    assert outcome.error_code == "PRINTER_OFFLINE" and outcome.kept_for_reprint
+    assert outcome.error_code == "PRINTER_OFFLINE"
+    assert outcome.kept_for_reprint
     wait_until(lambda: harness.printer.state().pending_numbers == (), message="printed after the reboot")
     assert [j.status for j in fake.jobs()] == ["printed", "incomplete", "printed"]
     assert harness.printed(ticket, harness.ticket("A013")) == ["A013", "A014"]
@@ -207,12 +220,15 @@ def test_without_auto_reprint_staff_print_kept_tickets(config, fake, tmp_path):
         assert h.print(h.ticket("B002")).success  # new tickets do not wait for kept ones
         assert h.printer.state().pending_numbers == ("B001",)
         outcome = h.printer.reprint_pending().result(10)
-        assert outcome.success and "printed 1" in outcome.message
+        assert outcome.success
+        assert "printed 1" in outcome.message
         assert h.printed(kept, h.ticket("B002")) == ["B002", "B001"]
         fake.set_paper("out")
         h.print(h.ticket("B003"))
         failed = h.printer.reprint_pending().result(10)
-        assert not failed.success and failed.error_code == "PAPER_OUT" and "B003" in failed.message
+        assert not failed.success
+        assert failed.error_code == "PAPER_OUT"
+        assert "B003" in failed.message
     finally:
         h.printer.stop()
 
@@ -239,7 +255,8 @@ def test_kept_tickets_survive_a_restart_and_printed_ones_stay_printed(config, fa
 def test_bad_tickets_are_refused_at_once_and_never_kept(harness, fake):
     for ticket in (harness.ticket(""), harness.ticket("A015", service_code="passport")):
         outcome = harness.print(ticket)
-        assert outcome.error_code == "BAD_TICKET" and not outcome.kept_for_reprint
+        assert outcome.error_code == "BAD_TICKET"
+        assert not outcome.kept_for_reprint
     assert harness.printer.state().pending_numbers == ()
     assert fake.jobs() == []
 

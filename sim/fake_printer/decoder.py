@@ -160,7 +160,8 @@ class PageBuilder:
 
     def __init__(self, width_dots: int = 576) -> None:
         self.width = width_dots
-        self._rows: list[np.ndarray] = []
+        self._blocks: list[np.ndarray] = []  # printed rows, in blocks of (rows, width) bools
+        self.rows = 0
         self._left_margin = 0
         self._justify = 0
         self._line_spacing = DEFAULT_LINE_SPACING_DOTS
@@ -169,12 +170,12 @@ class PageBuilder:
         self.errors: list[str] = []
         self.cut = False
 
-    @property
-    def rows(self) -> int:
-        return len(self._rows)
+    def _add(self, block: np.ndarray) -> None:
+        self._blocks.append(block)
+        self.rows += block.shape[0]
 
     def _feed(self, dots: int) -> None:
-        self._rows.extend(np.zeros(self.width, dtype=bool) for _ in range(dots))
+        self._add(np.zeros((dots, self.width), dtype=bool))
 
     def apply(self, command: Command) -> None:
         name = command.name
@@ -226,14 +227,15 @@ class PageBuilder:
                 )
             dots = dots[:, : max(0, self.width - x)]
         self.rasters.append(RasterImage(mode, width_bytes, height, x, self.rows, len(command.data)))
-        for row in dots:
-            line = np.zeros(self.width, dtype=bool)
-            line[x : x + len(row)] = row
-            self._rows.append(line)
+        block = np.zeros((height, self.width), dtype=bool)
+        block[:, x : x + dots.shape[1]] = dots
+        self._add(block)
 
     def page(self) -> DecodedPage:
-        pixels = np.array(self._rows, dtype=bool).reshape(-1, self.width)
-        image = Image.fromarray(~pixels) if len(pixels) else Image.new("1", (self.width, 0), 1)
+        if not self._blocks:
+            image = Image.new("1", (self.width, 0), 1)
+        else:
+            image = Image.fromarray(~np.vstack(self._blocks))
         return DecodedPage(image, list(self.rasters), list(self.errors), "".join(self._text), self.cut)
 
 
