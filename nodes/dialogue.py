@@ -112,7 +112,10 @@ class DialogueNode(Node):
         config_dir = param("config_dir", "folder of phrases/intents/procedures/services YAML ('' = package)")
         language = param("default_language", "language of the greeting: vi or en")
         idle_timeout_s = param("idle_timeout_s", "silence before the robot says goodbye, s")
-        max_items = param("max_items_per_request", "most water/candy items handed out per request")
+        max_items = {
+            "water": param("max_water_per_request", "most bottles of water handed out per request"),
+            "candy": param("max_candy_per_request", "most candies handed out per request"),
+        }
         paused = param("greeting_paused", "start with greeting new visitors paused")
         self._service_timeout_s = param("service_timeout_s", "deadline of a ward office or printer call, s")
         self._dispense_timeout_s = param("dispense_timeout_s", "deadline of a dispense goal, s")

@@ -258,16 +258,22 @@ def test_unknown_booking_code_can_be_said_again(seat: Seat):
 # -- water and candy ---------------------------------------------------------------------
 
 
-def test_water_in_vietnamese_with_a_count(seat: Seat):
-    assert "nước uống" in seat.hear("cho tôi 2 chai nước")
+def test_candy_in_vietnamese_with_a_count(seat: Seat):
+    assert "kẹo" in seat.hear("cho cháu 2 cái kẹo")
     request = seat.request(Dispense)
-    assert (request.item, request.count, request.visitor_id) == ("water", 2, "f1")
+    assert (request.item, request.count, request.visitor_id) == ("candy", 2, "f1")
     assert seat.state.state == "DISPENSING"
     assert "khay" in seat.answer_dispense()
     [act] = seat.acts("dispense")
     assert act.ok
-    assert act.item == "water"
+    assert act.item == "candy"
     assert act.count == 2
+
+
+def test_water_in_english(seat: Seat):
+    seat.hear("can I have some water")
+    assert seat.request(Dispense).item == "water"
+    assert "tray" in seat.answer_dispense()
 
 
 def test_candy_in_english(seat: Seat):
@@ -282,9 +288,11 @@ def test_water_and_candy_together(seat: Seat):
     assert items == ["candy", "water"]
 
 
-def test_too_many_items_are_capped(seat: Seat):
-    said = seat.hear("five bottles of water")
-    assert "at most 2" in said
+def test_too_many_items_are_capped_to_the_dispenser_limit(seat: Seat):
+    said = seat.hear("two bottles of water")  # the board gives one water per visitor
+    assert "at most 1" in said
+    assert seat.request(Dispense).count == 1
+    seat.hear("five candies")
     assert seat.request(Dispense).count == 2
 
 
@@ -308,7 +316,7 @@ def test_dispense_failures(seat: Seat, code, expected):
 
 
 def test_dispense_partial(seat: Seat):
-    seat.hear("two bottles of water")
+    seat.hear("two candies")
     assert "1 of 2" in seat.answer_dispense(ok=False, code="JAM", dispensed=1)
 
 

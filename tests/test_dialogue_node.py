@@ -185,10 +185,10 @@ def test_paper_out_and_water(system):
     assert errors[0].code == "PAPER_OUT"
     assert "B, zero, one, two" in errors[0].text
     wait_until(lambda: fakes.states[-1].ticket_not_printed, message="state shows the number")
-    say("two bottles of water please")
+    say("two candies please")
     [act] = wait_until(lambda: fakes.acts_of(DialogueAct.DISPENSE), message="dispense act")
-    assert (act.item, act.count, act.ok) == ("water", 2, True)
-    assert fakes.dispensed == [("water", 2)]
+    assert (act.item, act.count, act.ok) == ("candy", 2, True)
+    assert fakes.dispensed == [("candy", 2)]
 
 
 def test_touch_partial_and_pause(system):

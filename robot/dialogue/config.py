@@ -110,7 +110,9 @@ class DialogueSettings:
 
     default_language: str = "vi"
     idle_timeout_s: float = 60.0
-    max_items_per_request: int = 2
+    # Most items handed out for one request, per item; match the dispenser's per-visitor
+    # limits so a visitor is never promised what the board will refuse.
+    max_items_per_request: Mapping[str, int] = field(default_factory=lambda: {"water": 1, "candy": 2})
     fallback_counter: str = "1"
 
 
@@ -129,7 +131,7 @@ class DialogueConfig:
         *,
         default_language: str = "vi",
         idle_timeout_s: float = 60.0,
-        max_items_per_request: int = 2,
+        max_items_per_request: Mapping[str, int] | None = None,
     ) -> DialogueConfig:
         """Read the four YAML files of `config_dir`; the fallback counter comes from
         services.yaml (office.fallback_counter)."""
@@ -137,12 +139,13 @@ class DialogueConfig:
         services = _services(services_doc)
         if default_language not in LANGUAGES:
             raise DialogueConfigError(f"default_language must be one of {LANGUAGES}: {default_language!r}")
-        if idle_timeout_s <= 0 or max_items_per_request < 1:
-            raise DialogueConfigError("idle_timeout_s must be > 0 and max_items_per_request >= 1")
+        most = dict(max_items_per_request or DialogueSettings().max_items_per_request)
+        if idle_timeout_s <= 0 or any(count < 1 for count in most.values()):
+            raise DialogueConfigError("idle_timeout_s must be > 0 and every max_items_per_request >= 1")
         settings = DialogueSettings(
             default_language=default_language,
             idle_timeout_s=idle_timeout_s,
-            max_items_per_request=max_items_per_request,
+            max_items_per_request=most,
             fallback_counter=str(_get(services_doc, "office", "services.yaml").get("fallback_counter", "1")),
         )
         return cls(

@@ -669,7 +669,7 @@ class DialogueManager:
             self._say(turn, "busy")
             return
         name = self._phrases.item(item, session.language)
-        most = self._settings.max_items_per_request
+        most = self._settings.max_items_per_request.get(item, 1)
         if count > most:
             self._say(turn, "dispense_too_many", max_count=most, item=name)
             count = most
