@@ -1,6 +1,6 @@
 """The durable exactly-once journal of dispense requests (SQLite, fsync on every commit).
 
-One row per request id. A row is written (`reserve`) and committed to disk *before* the
+One row per request id. A row is written (`reserve`) and fsync'd to disk *before* the
 DISPENSE frame leaves the host; its autoincrement key is the board's job id, so a job id
 is never reused, even across restarts. The row stays `sent` until the board's outcome is
 known (`finish`), or is deleted (`release`) when the board refused the job outright.
@@ -74,6 +74,7 @@ class Journal:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: every commit is fsync'd, so a reserved row survives a power cut.
+            # `finish` and `release` relax this for their own commit (see _relaxed).
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as error:
@@ -86,6 +87,21 @@ class Journal:
                 yield self._db
             except sqlite3.Error as error:
                 raise errors.JournalError(f"dispense journal {self.path}: {error}") from error
+
+    @contextmanager
+    def _relaxed(self) -> Iterator[sqlite3.Connection]:
+        """A commit that need not reach the disk before returning (WAL, synchronous=NORMAL).
+
+        Losing it in a power cut is safe: the row stays `sent`, and a `sent` row is
+        settled with the board or answered ALREADY_SERVED, never dispensed again. Only
+        `reserve` must be durable before the DISPENSE frame leaves, and it is.
+        """
+        with self._cursor() as db:
+            db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                yield db
+            finally:
+                db.execute("PRAGMA synchronous=FULL")
 
     def close(self) -> None:
         with self._lock:
@@ -117,7 +133,7 @@ class Journal:
         return entry
 
     def finish(self, request_id: str, dispensed: int, error_code: str, message: str, now_s: float) -> None:
-        with self._cursor() as db:
+        with self._relaxed() as db:
             db.execute(
                 "UPDATE requests SET state = ?, dispensed = ?, error_code = ?, message = ?, finished_s = ? "
                 "WHERE request_id = ?",
@@ -125,7 +141,7 @@ class Journal:
             )
 
     def release(self, request_id: str) -> None:
-        with self._cursor() as db:
+        with self._relaxed() as db:
             db.execute("DELETE FROM requests WHERE request_id = ? AND state = ?", (request_id, SENT))
 
     def consumed(self, visitor_id: str, item: str, since_s: float) -> int:

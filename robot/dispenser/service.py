@@ -55,7 +55,10 @@ def open_serial(port: str, baud: int) -> ByteStream:
     import serial
 
     try:
-        return serial.serial_for_url(port, baudrate=baud, timeout=READ_TIMEOUT_S, write_timeout=1.0)
+        # exclusive: a second process on the same port would steal half of the replies.
+        return serial.serial_for_url(
+            port, baudrate=baud, timeout=READ_TIMEOUT_S, write_timeout=1.0, exclusive=True
+        )
     except (serial.SerialException, OSError, ValueError) as error:
         raise errors.OfflineError(f"cannot open dispenser port {port}: {error}") from error
 
@@ -132,6 +135,7 @@ class DispenserService:
         self._dispense_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._poll_now = threading.Event()  # a dispense changed the stock: poll soon
         self._thread = threading.Thread(target=self._supervise, name="dispenser-supervisor", daemon=True)
 
     # --- life cycle -------------------------------------------------------------------
@@ -181,7 +185,8 @@ class DispenserService:
                     next_connect = now + self.config.reconnect_period_s
                     if self._connect():
                         next_poll = now + self.config.status_period_s
-            elif now >= next_poll:
+            elif now >= next_poll or self._poll_now.is_set():
+                self._poll_now.clear()
                 next_poll = now + self.config.status_period_s
                 self._poll(client)
             self._wake.wait(TICK_S)
@@ -376,7 +381,7 @@ class DispenserService:
         if info.result == ErrorCode.OK:
             message = f"dispensed {info.dispensed} {entry.item}"
             self._journal.finish(request_id, info.dispensed, "", message, self._clock())
-            self._refresh_status(client)
+            self._refresh_status()
             return Outcome(True, "", message, info.dispensed, entry.count)
         error = error_for(
             info.result,
@@ -384,14 +389,13 @@ class DispenserService:
             dispensed=info.dispensed,
         )
         self._journal.finish(request_id, info.dispensed, error.code, error.message, self._clock())
-        self._refresh_status(client)
+        self._refresh_status()
         raise error
 
-    def _refresh_status(self, client: DispenserClient) -> None:
-        try:
-            self._apply_status(client.status())
-        except errors.DispenserError as error:
-            self._update(last_error=error.message)
+    def _refresh_status(self) -> None:
+        """Have the supervisor poll STATUS now, off the dispense's critical path."""
+        self._poll_now.set()
+        self._wake.set()
 
     def refill(self) -> Outcome:
         """Staff refilled the dispenser: set every slot to its capacity and clear faults."""

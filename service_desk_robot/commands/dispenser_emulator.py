@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     control = ControlServer(emulator, port=args.control_port).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    emit({"event": "ready", "port": emulator.port, "slave": emulator.slave_path, "control_port": control.port})
+    emit(
+        {"event": "ready", "port": emulator.port, "slave": emulator.slave_path, "control_port": control.port}
+    )
     emulator.set_listener(emit)
     try:
         stop.wait()
