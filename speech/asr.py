@@ -301,6 +301,10 @@ def create_decoder(
             )
         return VoskDecoder(model_path, language, sample_rate, grammar)
     if engine == "pocketsphinx":
+        if not model_path and language != "en":
+            raise ModelNotFoundError(
+                f"pocketsphinx ships only an en-us model; give a model folder for {language!r}"
+            )
         return PocketsphinxDecoder(model_path, language, sample_rate, grammar)
     raise ModelInvalidError(f"unknown ASR engine {engine!r}: use one of {', '.join(ENGINES)}")
 

@@ -118,6 +118,8 @@ def test_missing_and_invalid_models_are_clear_errors(tmp_path):
         create_decoder("vosk", "vi", "", sh.RATE)
     with pytest.raises(ModelInvalidError, match="unknown ASR engine"):
         create_decoder("whisper", "vi", tmp_path, sh.RATE)
+    with pytest.raises(ModelNotFoundError, match="only an en-us model"):
+        create_decoder("pocketsphinx", "vi", None, sh.RATE)
     with pytest.raises(ModelNotFoundError):
         Recognizer([])
 
