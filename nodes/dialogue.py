@@ -200,7 +200,8 @@ class DialogueNode(Node):
 
     def _on_visitor(self, msg: VisitorEvent) -> None:
         if msg.event == VisitorEvent.ENGAGED:
-            self._counts["visitors"] += 1
+            with self._lock:
+                self._counts["visitors"] += 1
             self._feed(m.VisitorEngaged(msg.visitor_id))
         elif msg.event == VisitorEvent.LEFT:
             self._feed(m.VisitorLeft(msg.visitor_id))
@@ -208,7 +209,8 @@ class DialogueNode(Node):
     def _on_heard(self, msg: Utterance) -> None:
         if not msg.final:
             return  # partial recognition: wait for the final words
-        self._counts["utterances"] += 1
+        with self._lock:
+            self._counts["utterances"] += 1
         self._feed(m.Heard(msg.text, msg.language, msg.intent, msg.argument))
 
     def _on_speaking(self, msg: Bool) -> None:
@@ -480,18 +482,21 @@ class DialogueNode(Node):
     # -- health --------------------------------------------------------------------------
 
     def _note_error(self, message: str) -> None:
-        self._counts["errors"] += 1
-        self._last_error = message
+        with self._lock:
+            self._counts["errors"] += 1
+            self._last_error = message
         self.get_logger().warning(message)
 
     def _health(self) -> Health:
-        snapshot = self._manager.snapshot
+        with self._lock:  # the manager is not thread-safe: read it like the feeders do
+            snapshot = self._manager.snapshot
+            counts = dict(self._counts)
         values = {
             "state": snapshot.state,
             "visitor": snapshot.visitor_id,
             "language": snapshot.language,
             "greeting_paused": snapshot.greeting_paused,
-            **self._counts,
+            **counts,
             "last_error": self._last_error,
         }
         missing = self.missing_peers()
