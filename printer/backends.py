@@ -115,8 +115,12 @@ class PrinterConnection:
         if c.kind == "serial":
             return escpos_printer.Serial(devfile=c.device, baudrate=c.baud, timeout=c.timeout_s)
         if c.kind == "usb":
-            # pyusb takes milliseconds.
-            timeout_ms = int(c.timeout_s * 1000)
+            if not escpos_printer.Usb.is_usable():
+                # The printer stays offline with this reason until pyusb is installed.
+                raise PrinterOfflineError(
+                    f"{self.hardware_id}: USB printing needs pyusb and libusb installed"
+                )
+            timeout_ms = int(c.timeout_s * 1000)  # pyusb takes milliseconds
             return escpos_printer.Usb(
                 idVendor=c.usb_vendor_id, idProduct=c.usb_product_id, timeout=timeout_ms
             )
@@ -129,10 +133,6 @@ class PrinterConnection:
         device.profile = self._profile
         try:
             device.open()
-        except RuntimeError as error:
-            # python-escpos raises RuntimeError when pyusb / pyserial is not installed: the
-            # printer stays offline with this reason until the library is installed.
-            raise PrinterOfflineError(f"{self.hardware_id}: backend unusable here: {error}") from error
         except (EscposError, OSError, ValueError) as error:
             raise PrinterOfflineError(f"{self.hardware_id}: cannot connect: {error}") from error
         self._printer = device

@@ -115,7 +115,7 @@ def test_cli_fake_printer_saves_bytes_png_and_summary(repo, tmp_path):
         jobs = json.loads(send_control(control, "jobs").removeprefix("ok "))
         assert [j["status"] for j in jobs] == ["printed"]
     finally:
-        assert stop_process(process) in (0, -2, 130)
+        assert stop_process(process) == 0
 
 
 def test_cli_fake_printer_reports_a_busy_port(tmp_path):

@@ -289,3 +289,69 @@ def test_a_corrupt_spool_is_set_aside(tmp_path):
     spool = TicketSpool(path)
     assert spool.pending() == []
     assert (tmp_path / "spool.json.corrupt").exists()
+
+
+def test_serial_backend_over_a_pty(config, fake):
+    """GIVEN a serial printer on a pseudo-terminal that answers 'paper low'
+    THEN the job arrives byte for byte and the paper state is read from the line."""
+    import os
+
+    from service_desk_robot.sim.fake_printer.decoder import EscposParser
+
+    master, slave = os.openpty()
+    received = bytearray()
+    stop = threading.Event()
+
+    def printer_side():
+        parser = EscposParser()
+        while not stop.is_set():
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            received.extend(chunk)
+            for command in parser.feed(chunk):
+                if command.name == "status":
+                    os.write(master, b"\x1e")
+
+    thread = threading.Thread(target=printer_side, daemon=True)
+    thread.start()
+    backend = BackendConfig(kind="serial", device=os.ttyname(slave), baud=115200, status_timeout_s=0.5)
+    h = Harness(config, fake, None, backend=backend)
+    try:
+        ticket = h.ticket("S001")
+        assert h.print(ticket).success
+        assert h.printer.state().paper == PaperState.LOW
+        job = h.job_of(ticket)
+        wait_until(lambda: job in bytes(received), message="job on the serial line")
+    finally:
+        h.printer.stop()
+        stop.set()
+        os.close(slave)
+        os.close(master)
+
+
+def test_usb_backend_without_pyusb_is_offline_with_a_clear_reason(config, fake):
+    backend = BackendConfig(kind="usb", usb_vendor_id=0x04B8, usb_product_id=0x0202)
+    h = Harness(config, fake, None, backend=backend)
+    try:
+        outcome = h.print(h.ticket("U001"))
+        assert outcome.error_code == "PRINTER_OFFLINE"
+        assert outcome.kept_for_reprint
+        state = h.printer.state()
+        assert not state.online
+        assert state.hardware_id == "usb:04b8:0202"
+        assert state.last_error
+    finally:
+        h.printer.stop()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"kind": "bluetooth"}, {"kind": "serial"}, {"kind": "usb"}, {"kind": "file"}, {"port": 0}],
+)
+def test_incomplete_backend_config_is_refused(fields):
+    from service_desk_robot.printer.errors import PrinterConfigError
+
+    with pytest.raises(PrinterConfigError):
+        BackendConfig(**fields)

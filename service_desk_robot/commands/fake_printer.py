@@ -11,6 +11,7 @@ reboot, drop, runout, silent, status, jobs: see sim/fake_printer/server.py). Exa
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from pathlib import Path
 
@@ -49,8 +50,12 @@ def run(args: argparse.Namespace) -> int:
         f"jobs in {args.out}",
         flush=True,
     )
+    stop = threading.Event()
+    # Launchers and tests stop it with SIGINT or SIGTERM: both end it cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        threading.Event().wait()
+        stop.wait()
     finally:
         printer.stop()
     return 0
