@@ -143,24 +143,24 @@ def test_printer_and_dispenser_in_staff_view(state):
     assert staff["dispenser"]["stock"][0] == {"item": "water", "count": 0, "empty": True}
 
 
-def test_counts_drinks_candy_and_failed_dispense(state):
+def test_counts_drinks_and_candy_handed_out(state):
     state.on_dispense("water", 2, ok=True)
     state.on_dispense("candy", 1, ok=True)
-    state.on_dispense("water", 1, ok=False)
+    state.on_dispense("water", 1, ok=False)  # jammed: nothing handed out
     counts = state.staff_view()["counts"]
-    assert (counts["drinks"], counts["candy"], counts["faults"]) == (3, 1, 1)
+    assert (counts["drinks"], counts["candy"], counts["faults"]) == (2, 1, 0)
 
 
-def test_faults_count_onsets_not_messages(state):
+def test_faults_count_error_onsets_on_diagnostics(state):
+    paper_out = HealthInfo("ticket_printer: printer", 2, "paper out")
     for _ in range(3):
-        state.on_printer(printer(paper=3))  # latched status republished: one fault
-    state.on_printer(printer(paper=1))
-    state.on_printer(printer(paper=3))  # out again: a second fault
-    for _ in range(2):
-        state.on_diagnostics([HealthInfo("dispenser: board", 2, "jam")])
-    state.on_dispenser(DispenserInfo(True, (), "JAM", False, False, ""))
-    state.on_dispenser(DispenserInfo(True, (), "MOTOR_TIMEOUT", False, False, ""))  # still faulted
-    assert state.staff_view()["counts"]["faults"] == 4
+        state.on_diagnostics([paper_out])  # published every second while it lasts: one fault
+    state.on_printer(printer(paper=3))  # the printer's own status is not counted a second time
+    state.on_diagnostics([HealthInfo("ticket_printer: printer", 0, "ok")])
+    state.on_diagnostics([paper_out])  # out again: a second fault
+    state.on_diagnostics([HealthInfo("dispenser: board", 1, "low stock")])  # a warning is no fault
+    state.on_diagnostics([HealthInfo("dispenser: board", 2, "jam")])
+    assert state.staff_view()["counts"]["faults"] == 3
 
 
 def test_counts_reset_at_midnight(state, clock):

@@ -8,6 +8,9 @@ Threading: `on_*` methods are called from ROS executor threads, the views from t
 server's thread; one lock guards all fields. Listeners are called after the lock is
 released, on the caller's thread, and must only schedule work (e.g. wake an event loop).
 
+Today's faults are the times a health check on /diagnostics turned ERROR (every node
+reports its own devices there, so a paper-out is counted once, by the printer node).
+
 Privacy: the staff view carries no personal data (no visitor ids, no citizen ids, no
 booking or receipt codes); the visitor view is cleared when the visitor changes.
 """
@@ -24,7 +27,7 @@ from datetime import date
 # Diagnostic levels as the staff console names them (diagnostic_msgs: 0 OK, 1 WARN, 2 ERROR, 3 STALE).
 LEVEL_NAMES = {0: "ok", 1: "warn", 2: "error", 3: "stale"}
 PAPER_NAMES = {0: "unknown", 1: "ok", 2: "low", 3: "out"}
-PAPER_OUT = 3
+ERROR_LEVEL = 2
 SUBTITLES_KEPT = 3
 DRINK_ITEMS = frozenset({"water"})
 
@@ -128,7 +131,7 @@ class _Fields:
     printer: PrinterInfo | None = None
     dispenser: DispenserInfo | None = None
     health: dict[str, _Health] = field(default_factory=dict)
-    # Fault onsets already counted: a fault is counted once when it starts, not per message.
+    # Health checks now in ERROR: a fault is counted once when it starts, not per message.
     active_faults: set[str] = field(default_factory=set)
 
 
@@ -207,34 +210,31 @@ class ScreenState:
         self._changed()
 
     def on_dispense(self, item: str, count: int, ok: bool) -> None:
+        """A dispense act; items count only when handed out (a failure is the dispenser
+        node's fault to report on /diagnostics)."""
+        if not ok:
+            return
         with self._lock:
             counts = self._counts_today()
             if item in DRINK_ITEMS:
                 counts.drinks += count
             elif item == "candy":
                 counts.candy += count
-            if not ok:
-                counts.faults += 1
         self._changed()
 
     def on_queue(self, info: QueueInfo) -> None:
         with self._lock:
             self._f.queue = info
-            self._track_fault("server:unreachable", not info.server_reachable)
         self._changed()
 
     def on_printer(self, info: PrinterInfo) -> None:
         with self._lock:
             self._f.printer = info
-            self._track_fault("printer:offline", not info.online)
-            self._track_fault("printer:paper_out", info.paper == PAPER_OUT)
         self._changed()
 
     def on_dispenser(self, info: DispenserInfo) -> None:
         with self._lock:
             self._f.dispenser = info
-            self._track_fault("dispenser:offline", not info.online)
-            self._track_fault("dispenser:fault", bool(info.fault))
         self._changed()
 
     def on_diagnostics(self, statuses: Sequence[HealthInfo]) -> None:
@@ -242,7 +242,7 @@ class ScreenState:
         with self._lock:
             for info in statuses:
                 self._f.health[info.name] = _Health(info, now)
-                self._track_fault(f"diag:{info.name}", info.level == 2)
+                self._track_fault(info.name, info.level == ERROR_LEVEL)
         self._changed()
 
     # -- outputs (web server) ----------------------------------------------------------

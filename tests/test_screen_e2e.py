@@ -1,0 +1,177 @@
+"""End to end in real headless Chromium: the visitor screen drives the real dialogue node,
+which gets a number from the simulated ward office server (through the ward office
+bridge) and prints it on the fake TCP printer (through the ticket_printer node).
+
+Screenshots go to reports/screen/ (e2e-*.png).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from rclpy.parameter import Parameter
+from support import free_tcp_port, wait_until
+
+from service_desk_robot.nodes.dialogue import DialogueNode
+from service_desk_robot.nodes.screen import ScreenNode
+from service_desk_robot.nodes.ticket_printer import TicketPrinterNode
+from service_desk_robot.nodes.ward_office_bridge import WardOfficeBridge
+from service_desk_robot.sim.fake_printer.server import FakePrinter
+from service_desk_robot.sim.ward_office.config import load_config
+from service_desk_robot.sim.ward_office.runner import ServerThread
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "e2e-staff-token"
+LARGE, SMALL = {"width": 1280, "height": 800}, {"width": 800, "height": 480}
+TICKET_NUMBER = re.compile(r"^A\d{3}$")
+
+
+@dataclass
+class Robot:
+    url: str
+    printer: FakePrinter
+    previews: Path
+
+
+@pytest.fixture(scope="module")
+def labels(repo) -> dict:
+    data = yaml.safe_load((repo / "config/screen.yaml").read_text(encoding="utf-8"))
+    return data["screen"]["ros__parameters"]["labels"]
+
+
+@pytest.fixture(scope="module")
+def shots(repo) -> Path:
+    folder = repo / "reports" / "screen"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def robot(ros_spin, tmp_path) -> Iterator[Robot]:
+    server = ServerThread(load_config(), tmp_path / "office.sqlite3", free_tcp_port()).start()
+    printer = FakePrinter(free_tcp_port(), out_dir=tmp_path / "jobs").start()
+    bridge = WardOfficeBridge(
+        parameter_overrides=[
+            Parameter("server_url", value=server.url),
+            Parameter("outbox_dir", value=str(tmp_path / "outbox")),
+        ]
+    )
+    ticket_printer = TicketPrinterNode(
+        parameter_overrides=[
+            Parameter("port", value=printer.port),
+            # The printer notices paper out at its next status poll: poll fast here.
+            Parameter("poll_interval_s", value=0.3),
+            Parameter("spool_path", value=str(tmp_path / "spool.json")),
+            Parameter("preview_dir", value=str(tmp_path / "previews")),
+        ]
+    )
+    dialogue = DialogueNode()
+    port = free_tcp_port()
+    screen = ScreenNode(
+        parameter_overrides=[Parameter("port", value=port), Parameter("staff_token", value=TOKEN)]
+    )
+    ros_spin(bridge, ticket_printer, dialogue, screen)
+    wait_until(
+        lambda: not {"ward office", "printer"} & set(dialogue.missing_peers()),
+        15.0,
+        message="dialogue sees the bridge and the printer",
+    )
+    try:
+        yield Robot(f"http://127.0.0.1:{port}", printer, tmp_path / "previews")
+    finally:
+        printer.stop()
+        server.stop()
+
+
+@pytest.fixture
+def browser(tmp_path) -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_FLAGS,
+            headless=True,
+            viewport=LARGE,
+        )
+        yield context
+        context.close()
+
+
+def open_page(page, url: str, viewport: dict) -> None:
+    page.bring_to_front()
+    page.set_viewport_size(viewport)
+    page.goto(url)
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=5000)
+
+
+def take_a_number(page, service: str) -> str:
+    page.click("[data-need=queue_number]")
+    page.click(f"[data-choice={service}]")
+    expect(page.locator("#ticket-number")).to_have_text(TICKET_NUMBER, timeout=15000)
+    return page.locator("#ticket-number").inner_text()
+
+
+def test_a_tapped_number_is_printed_and_shown(robot, browser, shots):
+    page = browser.new_page()
+    open_page(page, robot.url + "/", LARGE)
+    expect(page.locator("#queue-rows tr")).to_have_count(5, timeout=10000)  # live queue from the server
+
+    number = take_a_number(page, "civil_status")
+    wait_until(lambda: robot.printer.printed_jobs(), 10.0, message="the ticket printed by the fake printer")
+    wait_until(lambda: list(robot.previews.glob(f"*_{number}.png")), 5.0, message=f"preview of {number}")
+    expect(page.locator("#ticket-warning")).to_be_hidden()
+    expect(page.locator("#subtitle")).not_to_be_empty()
+    page.screenshot(path=str(shots / "e2e-ticket-1280x800.png"))
+    page.set_viewport_size(SMALL)
+    expect(page.locator("#ticket-number")).to_be_in_viewport()
+    page.screenshot(path=str(shots / "e2e-ticket-800x480.png"))
+
+
+def test_paper_out_shows_on_the_console_and_the_number_on_screen(robot, browser, labels, shots):
+    staff = browser.new_page()
+    open_page(staff, robot.url + "/staff", LARGE)
+    staff.fill("#token", TOKEN)
+    staff.click("#sign-in")
+    expect(staff.locator("#printer-paper")).to_have_text(labels["vi"]["staff"]["paper_ok"], timeout=10000)
+
+    robot.printer.set_paper("out")
+    # 2 s from the printer's status poll (0.3 s here) to the console.
+    expect(staff.locator("#printer-paper")).to_have_text(labels["vi"]["staff"]["paper_out"], timeout=2300)
+    staff.screenshot(path=str(shots / "e2e-staff-paper-out-1280x800.png"))
+
+    page = browser.new_page()
+    open_page(page, robot.url + "/", SMALL)
+    number = take_a_number(page, "civil_status")
+    expect(page.locator("#ticket-warning")).to_be_visible(timeout=10000)
+    expect(page.locator("#ticket-number")).to_be_in_viewport()
+    page.screenshot(path=str(shots / "e2e-visitor-paper-out-800x480.png"))
+    assert robot.printer.printed_jobs() == []
+
+    staff.bring_to_front()
+    expect(staff.locator("#pending li.number")).to_have_text([number], timeout=5000)
+    robot.printer.set_paper("ok")
+    staff.click("[data-action=reprint]")
+    expect(staff.locator("#pending li.number")).to_have_count(0, timeout=10000)
+    wait_until(lambda: robot.printer.printed_jobs(), 10.0, message="the kept ticket printed after refill")
+    staff.screenshot(path=str(shots / "e2e-staff-reprinted-1280x800.png"))
