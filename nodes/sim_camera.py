@@ -11,7 +11,8 @@ changes.
 
 Threading: the subscription callback only queues the command text; the timer (its own
 mutually exclusive group) applies queued commands in arrival order, steps the world,
-renders and publishes, so the Lobby is only ever touched from that one callback.
+renders and publishes, so the Lobby is only ever touched from that one callback
+(and by `close()`, which waits for it).
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ class SimCameraNode(Node):
             Path(world) if world else _share_file("sim/worlds/lobby.sdf", REPO / "sim/worlds/lobby.sdf")
         )
 
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the queue and the figures below
+        self._lobby_lock = threading.Lock()  # held while the timer uses the lobby; close() waits on it
         self._queue: deque[str] = deque()
         self._dropped = 0
         self._command_errors = 0
@@ -145,9 +147,10 @@ class SimCameraNode(Node):
             )
 
     def close(self) -> None:
-        if self._lobby is not None:
-            self._lobby.close()
-            self._lobby = None
+        with self._lobby_lock:
+            if self._lobby is not None:
+                self._lobby.close()
+                self._lobby = None
 
     # -- callbacks -------------------------------------------------------------------------
 
@@ -159,9 +162,11 @@ class SimCameraNode(Node):
             self._queue.append(msg.data)
 
     def _tick(self) -> None:
-        lobby = self._lobby
-        if lobby is None:
-            return
+        with self._lobby_lock:
+            if self._lobby is not None:
+                self._render_once(self._lobby)
+
+    def _render_once(self, lobby: Lobby) -> None:
         now = time.monotonic()
         dt = 0.0 if self._last_tick is None else now - self._last_tick
         self._last_tick = now

@@ -198,6 +198,45 @@ def test_error_in_included_file_names_that_file(tmp_path: Path, demo_env: dict[s
     assert (caught.value.path, caught.value.line) == (inner, 4)
 
 
+def test_disabled_branches_are_checked_too(tmp_path: Path, demo_env: dict[str, str]) -> None:
+    path = write(
+        tmp_path,
+        "<launch>\n  <group if='false'>\n"
+        "    <node pkg='demo_pkg' exec='talker' nmae='x'/>\n  </group>\n</launch>",
+    )
+    with pytest.raises(LaunchFileError) as caught:
+        load_launch_file(path, environ=demo_env)
+    assert caught.value.line == 3
+    assert "unknown attribute(s) 'nmae'" in caught.value.message
+
+
+def test_include_cycle(tmp_path: Path, demo_env: dict[str, str]) -> None:
+    write(tmp_path, "<launch>\n  <include file='$(dirname)/a.launch.xml'/>\n</launch>", "b.launch.xml")
+    a = write(tmp_path, "<launch>\n\n  <include file='$(dirname)/b.launch.xml'/>\n</launch>", "a.launch.xml")
+    with pytest.raises(LaunchFileError) as caught:
+        load_launch_file(a, environ=demo_env)
+    assert (caught.value.path.name, caught.value.line) == ("b.launch.xml", 2)
+    assert "include cycle" in caught.value.message
+
+
+def test_arguments_in_top_level_groups_are_listed(tmp_path: Path, demo_env: dict[str, str]) -> None:
+    path = write(
+        tmp_path,
+        """
+        <launch>
+          <arg name="a" default="1" description="first"/>
+          <group><arg name="b" default="2" description="in a group"/></group>
+          <include file="$(find-pkg-share demo_pkg)/launch/inner.launch.xml">
+            <arg name="node_name" value="n"/>
+          </include>
+        </launch>
+        """,
+    )
+    description = load_launch_file(path, environ=demo_env)
+    assert [a.name for a in description.arguments] == ["a", "b"]
+    assert description.declared == {"a", "b", "node_name", "extra"}
+
+
 def test_missing_top_file() -> None:
     with pytest.raises(LaunchFileError, match="cannot read launch file"):
         load_launch_file("/no/such/file.launch.xml")

@@ -13,7 +13,13 @@ from service_desk_robot.launching.errors import (
     ProcessStartError,
     SubstitutionError,
 )
-from service_desk_robot.launching.parser import Argument, LaunchDescription, ProcessSpec, load_launch_file
+from service_desk_robot.launching.parser import (
+    Argument,
+    LaunchDescription,
+    ProcessSpec,
+    load_launch_file,
+    validate_launch_file,
+)
 from service_desk_robot.launching.runner import LaunchRunner
 from service_desk_robot.launching.supervisor import ManagedProcess
 
@@ -28,4 +34,5 @@ __all__ = [
     "ProcessStartError",
     "SubstitutionError",
     "load_launch_file",
+    "validate_launch_file",
 ]

@@ -1,11 +1,12 @@
 """Read a ROS 2 XML launch file into the list of processes it would start.
 
-`load_launch_file(path, {"name": "value"})` evaluates arguments, substitutions,
-conditions, groups and includes, resolves every executable and checks every params
-file, and returns a `LaunchDescription`. Nothing runs here: any error (unknown tag or
-attribute, missing file, argument without a value, bad substitution, executable not
-installed) raises LaunchFileError naming the file and line, so a caller starts either
-every process or none.
+`load_launch_file(path, {"name": "value"})` checks the structure of each file as a
+whole (tags, attributes, children: disabled branches too, as ros2 launch's parser does),
+then evaluates arguments, substitutions, conditions, groups and includes, resolves every
+executable and checks every params file, and returns a `LaunchDescription`. Nothing runs
+here: any error (unknown tag or attribute, missing file, argument without a value, bad
+substitution, include cycle, executable not installed) raises LaunchFileError naming the
+file and line, so a caller starts either every process or none.
 
 Tags and attributes follow real `ros2 launch` (launch_xml / launch_ros frontends), so
 the same files run there:
@@ -46,7 +47,6 @@ from service_desk_robot.launching.errors import LaunchError, LaunchFileError, Su
 
 OUTPUT_MODES = ("screen", "log", "both")
 DEFAULT_OUTPUT = "log"  # as in ros2 launch: stdout to the log file, stderr on screen too
-_CONDITION_ATTRIBUTES = frozenset({"if", "unless"})
 
 
 @dataclass
@@ -102,9 +102,88 @@ class _Scope:
     variables: dict[str, str]
     namespace: str  # pushed ROS namespace, "" at the root
     file: Path
+    chain: tuple[Path, ...]  # the files being read, outermost first (to catch include cycles)
 
     def child(self, file: Path | None = None) -> _Scope:
-        return _Scope(dict(self.variables), self.namespace, file or self.file)
+        chain = self.chain if file is None else (*self.chain, file)
+        return _Scope(dict(self.variables), self.namespace, file or self.file, chain)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What a tag may hold: attributes, required attributes, and the schema of its children."""
+
+    attributes: frozenset[str]
+    required: tuple[str, ...] = ()
+    children: str | None = None  # a key of _SCHEMAS; None = no children
+
+
+_CONDITIONS = frozenset({"if", "unless"})
+_NAME_VALUE = _Spec(frozenset({"name", "value"}), ("name", "value"))
+_SCHEMAS: dict[str, dict[str, _Spec]] = {
+    "root": {"launch": _Spec(frozenset(), (), "actions")},
+    "actions": {
+        "arg": _Spec(frozenset({"name", "default", "description"}) | _CONDITIONS, ("name",)),
+        "let": _Spec(frozenset({"name", "value"}) | _CONDITIONS, ("name", "value")),
+        "group": _Spec(frozenset({"scoped"}) | _CONDITIONS, (), "actions"),
+        "push-ros-namespace": _Spec(frozenset({"namespace"}) | _CONDITIONS, ("namespace",)),
+        "push_ros_namespace": _Spec(frozenset({"namespace"}) | _CONDITIONS, ("namespace",)),
+        "include": _Spec(frozenset({"file"}) | _CONDITIONS, ("file",), "include"),
+        "node": _Spec(
+            frozenset({"pkg", "exec", "name", "namespace", "output", "respawn", "respawn_delay", "args"})
+            | _CONDITIONS,
+            ("exec",),
+            "node",
+        ),
+        "executable": _Spec(
+            frozenset({"cmd", "name", "output", "cwd", "respawn", "respawn_delay"}) | _CONDITIONS,
+            ("cmd",),
+            "executable",
+        ),
+    },
+    "include": {"arg": _NAME_VALUE},
+    "node": {
+        "param": _Spec(frozenset({"name", "value", "from"}), (), "param"),
+        "remap": _Spec(frozenset({"from", "to"}), ("from", "to")),
+        "env": _NAME_VALUE,
+    },
+    "param": {"param": _Spec(frozenset({"name", "value", "from"}), (), "param")},
+    "executable": {"env": _NAME_VALUE},
+}
+
+
+def _validate(file: Path, element: Element, schema: str, parent: str | None) -> None:
+    """Check tags, attributes and children of a whole file, enabled branches or not."""
+    specs = _SCHEMAS[schema]
+    spec = specs.get(element.tag)
+    if spec is None:
+        if schema == "actions":
+            supported = ", ".join(f"<{t}>" for t in sorted(specs))
+            raise LaunchFileError(file, element.line, f"<{element.tag}>: unknown tag; supported: {supported}")
+        allowed = ", ".join(f"<{t}>" for t in specs)
+        raise LaunchFileError(
+            file, element.line, f"<{element.tag}>: unexpected child of <{parent}>; allowed: {allowed}"
+        )
+    unknown = sorted(set(element.attributes) - spec.attributes)
+    if unknown:
+        raise LaunchFileError(
+            file,
+            element.line,
+            f"<{element.tag}>: unknown attribute(s) {', '.join(repr(a) for a in unknown)}; "
+            f"supported: {', '.join(sorted(spec.attributes))}",
+        )
+    missing = [a for a in spec.required if a not in element.attributes]
+    if missing:
+        raise LaunchFileError(
+            file, element.line, f"<{element.tag}>: missing required attribute(s) {', '.join(missing)}"
+        )
+    if spec.children is None and element.children:
+        child = element.children[0]
+        raise LaunchFileError(
+            file, child.line, f"<{child.tag}>: unexpected child of <{element.tag}>; it takes none"
+        )
+    for child in element.children:
+        _validate(file, child, spec.children or "", element.tag)
 
 
 def load_launch_file(
@@ -115,7 +194,7 @@ def load_launch_file(
     """Read `path` with command-line `arguments` (name -> value) into a LaunchDescription."""
     reader = _Reader(dict(os.environ if environ is None else environ))
     file = Path(path).absolute()
-    scope = _Scope(dict(arguments or {}), "", file)
+    scope = _Scope(dict(arguments or {}), "", file, (file,))
     root = _read_xml(file, None, None)
     reader.read_root(root, scope, top=True)
     reader.processes = _unique_labels(reader.processes)
@@ -126,6 +205,15 @@ def load_launch_file(
         configurations=scope.variables,
         declared=reader.declared,
     )
+
+
+def validate_launch_file(path: str | os.PathLike[str]) -> None:
+    """Check one file's XML and structure only (no substitutions, no includes followed).
+
+    For files meant for machines with packages this one lacks (gazebo.launch.xml needs
+    ros_gz): LaunchFileError if a tag, attribute or child is wrong.
+    """
+    _read_xml(Path(path).absolute(), None, None)
 
 
 def _read_xml(file: Path, including: Path | None, line: int | None) -> Element:
@@ -167,6 +255,7 @@ def _read_xml(file: Path, including: Path | None, line: int | None) -> Element:
         ) from error
     if roots[0].tag != "launch":
         raise LaunchFileError(file, roots[0].line, f"the root element must be <launch>, not <{roots[0].tag}>")
+    _validate(file, roots[0], "root", None)
     return roots[0]
 
 
@@ -181,27 +270,6 @@ class _Reader:
 
     def error(self, scope: _Scope, element: Element, message: str) -> LaunchFileError:
         return LaunchFileError(scope.file, element.line, f"<{element.tag}>: {message}")
-
-    def check_attributes(
-        self, scope: _Scope, element: Element, allowed: frozenset[str], required: tuple[str, ...] = ()
-    ) -> None:
-        unknown = sorted(set(element.attributes) - allowed)
-        if unknown:
-            raise self.error(
-                scope,
-                element,
-                f"unknown attribute(s) {', '.join(repr(a) for a in unknown)}; "
-                f"supported: {', '.join(sorted(allowed))}",
-            )
-        missing = [a for a in required if a not in element.attributes]
-        if missing:
-            raise self.error(scope, element, f"missing required attribute(s) {', '.join(missing)}")
-
-    def check_children(self, scope: _Scope, element: Element, allowed: tuple[str, ...]) -> None:
-        for child in element.children:
-            if child.tag not in allowed:
-                hint = f"allowed: {', '.join(f'<{t}>' for t in allowed)}" if allowed else "it takes none"
-                raise self.error(scope, child, f"unexpected child of <{element.tag}>; {hint}")
 
     def value(self, scope: _Scope, element: Element, name: str, default: str | None = None) -> str | None:
         """The attribute `name` with substitutions evaluated (or `default` when absent)."""
@@ -249,25 +317,13 @@ class _Reader:
     # -- actions ---------------------------------------------------------------------------
 
     def read_root(self, root: Element, scope: _Scope, top: bool) -> None:
-        self.check_attributes(scope, root, frozenset())
         self.read_actions(root.children, scope, top)
 
     def read_actions(self, elements: list[Element], scope: _Scope, top: bool = False) -> None:
-        for element in elements:
-            handler = self._ACTIONS.get(element.tag)
-            if handler is None:
-                raise self.error(
-                    scope,
-                    element,
-                    f"unknown tag; supported: {', '.join(f'<{t}>' for t in sorted(self._ACTIONS))}",
-                )
-            handler(self, element, scope, top)
+        for element in elements:  # tags were validated against _SCHEMAS["actions"]
+            self._ACTIONS[element.tag](self, element, scope, top)
 
     def read_arg(self, element: Element, scope: _Scope, top: bool) -> None:
-        self.check_attributes(
-            scope, element, frozenset({"name", "default", "description"}) | _CONDITION_ATTRIBUTES, ("name",)
-        )
-        self.check_children(scope, element, ())
         if not self.enabled(scope, element):
             return
         name = element.attributes["name"]
@@ -288,49 +344,34 @@ class _Reader:
         scope.variables[name] = default
 
     def read_let(self, element: Element, scope: _Scope, _top: bool) -> None:
-        self.check_attributes(
-            scope, element, frozenset({"name", "value"}) | _CONDITION_ATTRIBUTES, ("name", "value")
-        )
-        self.check_children(scope, element, ())
         if self.enabled(scope, element):
             scope.variables[element.attributes["name"]] = self.value(scope, element, "value") or ""
 
-    def read_group(self, element: Element, scope: _Scope, _top: bool) -> None:
-        self.check_attributes(scope, element, frozenset({"scoped"}) | _CONDITION_ATTRIBUTES)
+    def read_group(self, element: Element, scope: _Scope, top: bool) -> None:
         if not self.enabled(scope, element):
             return
         inner = scope.child() if self.boolean(scope, element, "scoped", True) else scope
-        self.read_actions(element.children, inner)
+        self.read_actions(element.children, inner, top)
 
     def read_push_ros_namespace(self, element: Element, scope: _Scope, _top: bool) -> None:
-        self.check_attributes(
-            scope, element, frozenset({"namespace"}) | _CONDITION_ATTRIBUTES, ("namespace",)
-        )
-        self.check_children(scope, element, ())
         if self.enabled(scope, element):
             scope.namespace = join_namespace(scope.namespace, self.value(scope, element, "namespace") or "")
 
     def read_include(self, element: Element, scope: _Scope, _top: bool) -> None:
-        self.check_attributes(scope, element, frozenset({"file"}) | _CONDITION_ATTRIBUTES, ("file",))
-        self.check_children(scope, element, ("arg",))
         if not self.enabled(scope, element):
             return
         file = Path(self.value(scope, element, "file") or "").absolute()
+        if file in scope.chain:
+            cycle = " -> ".join(str(f) for f in (*scope.chain, file))
+            raise self.error(scope, element, f"include cycle: {cycle}")
         inner = scope.child(file)
         for arg in element.children:
-            self.check_attributes(scope, arg, frozenset({"name", "value"}), ("name", "value"))
-            self.check_children(scope, arg, ())
             # Values are evaluated in the including file's scope, then seen by the included one.
             inner.variables[arg.attributes["name"]] = self.value(scope, arg, "value") or ""
         root = _read_xml(file, scope.file, element.line)
         self.read_root(root, inner, top=False)
 
     def read_node(self, element: Element, scope: _Scope, _top: bool) -> None:
-        allowed = frozenset(
-            {"pkg", "exec", "name", "namespace", "output", "respawn", "respawn_delay", "args"}
-        )
-        self.check_attributes(scope, element, allowed | _CONDITION_ATTRIBUTES, ("exec",))
-        self.check_children(scope, element, ("param", "remap", "env"))
         if not self.enabled(scope, element):
             return
         package = self.value(scope, element, "pkg")
@@ -344,8 +385,6 @@ class _Reader:
             if child.tag == "param":
                 parameters.extend(self.read_param(child, scope, prefix=""))
             elif child.tag == "remap":
-                self.check_attributes(scope, child, frozenset({"from", "to"}), ("from", "to"))
-                self.check_children(scope, child, ())
                 remappings.append(
                     (self.value(scope, child, "from") or "", self.value(scope, child, "to") or "")
                 )
@@ -385,10 +424,8 @@ class _Reader:
         )
 
     def read_param(self, element: Element, scope: _Scope, prefix: str) -> list[tuple[str, str]]:
-        self.check_attributes(scope, element, frozenset({"name", "value", "from"}))
         attributes = set(element.attributes)
         if attributes == {"from"}:
-            self.check_children(scope, element, ())
             path = Path(self.value(scope, element, "from") or "")
             if prefix:
                 raise self.error(scope, element, "a params file cannot be nested in a parameter group")
@@ -396,10 +433,8 @@ class _Reader:
                 raise self.error(scope, element, f"params file {path} does not exist")
             return [("file", str(path.absolute()))]
         if attributes == {"name", "value"}:
-            self.check_children(scope, element, ())
             return [(prefix + (element.attributes["name"]), self.value(scope, element, "value") or "")]
         if attributes == {"name"} and element.children:  # a parameter group: <param name="g"><param .../>
-            self.check_children(scope, element, ("param",))
             group = f"{prefix}{element.attributes['name']}."
             return [item for child in element.children for item in self.read_param(child, scope, group)]
         raise self.error(
@@ -407,14 +442,9 @@ class _Reader:
         )
 
     def read_env(self, element: Element, scope: _Scope) -> dict[str, str]:
-        self.check_attributes(scope, element, frozenset({"name", "value"}), ("name", "value"))
-        self.check_children(scope, element, ())
         return {self.value(scope, element, "name") or "": self.value(scope, element, "value") or ""}
 
     def read_executable(self, element: Element, scope: _Scope, _top: bool) -> None:
-        allowed = frozenset({"cmd", "name", "output", "cwd", "respawn", "respawn_delay"})
-        self.check_attributes(scope, element, allowed | _CONDITION_ATTRIBUTES, ("cmd",))
-        self.check_children(scope, element, ("env",))
         if not self.enabled(scope, element):
             return
         cmd = self.split(scope, element, "cmd")
