@@ -92,6 +92,7 @@ class DispenserNode(Node):
                 f"per item ({len(items)}); missing ones mean no refill level / no limit"
             )
 
+        self._last_health = (False, "OFFLINE")  # what the node starts as: not worth a log line
         self._status_pub = self.create_publisher(DispenserStatus, "/dispenser/status", latched_state())
         self._diagnostics = Diagnostics(self, hardware_id=f"serial:{port}")
         self._diagnostics.add("board", self._health)
@@ -128,6 +129,16 @@ class DispenserNode(Node):
         self._action.destroy()
 
     def _publish_state(self, state: DispenserState) -> None:
+        health = (state.online, state.fault)
+        if health != self._last_health:  # log transitions only, not every stock change
+            self._last_health = health
+            if state.online and not state.fault:
+                self.get_logger().info(f"dispenser online: firmware {state.firmware}")
+            else:
+                detail = f" ({state.last_error})" if state.last_error else ""
+                self.get_logger().warning(
+                    f"dispenser {'fault ' + state.fault if state.online else 'offline'}{detail}"
+                )
         msg = DispenserStatus()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.online = state.online

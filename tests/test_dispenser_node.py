@@ -74,6 +74,7 @@ class Client:
     """An rclpy node that sends Dispense goals and watches /dispenser/status."""
 
     def __init__(self) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.action import ActionClient
         from rclpy.executors import MultiThreadedExecutor
         from rclpy.node import Node
@@ -90,6 +91,10 @@ class Client:
         self.Trigger = Trigger
         self.status: DispenserStatus | None = None
         self.node.create_subscription(DispenserStatus, "/dispenser/status", self._on_status, latched_state())
+        self.diagnostics: list = []
+        self.node.create_subscription(
+            DiagnosticArray, "/diagnostics", lambda m: self.diagnostics.extend(m.status), 10
+        )
         self.executor = MultiThreadedExecutor(num_threads=2)
         self.executor.add_node(self.node)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -236,6 +241,33 @@ def test_cancel_stops_after_the_current_item(rig, client):
         assert (done.result().result.error_code, done.result().result.dispensed) == ("CANCELED", 1)
     finally:
         rig("item_time 0.05")
+
+
+def test_a_second_goal_while_dispensing_is_busy_at_once(rig, client):
+    from action_msgs.msg import GoalStatus
+
+    rig("item_time 0.3")
+    try:
+        feedback: list[int] = []
+        first = client.send("busy-1", "visitor-busy-1", "candy", 2, feedback=feedback)
+        wait_until(lambda: client.status.busy, message="busy in status")
+        second = client.dispense("busy-2", "visitor-busy-2", "water", 1)
+        assert (second.status, second.result.error_code) == (GoalStatus.STATUS_ABORTED, "BUSY")
+        assert rig.status()["busy"]  # answered at once, while the first was still running
+        done = first.get_result_async()
+        wait_until(done.done, message="first result")
+        assert done.result().result.success
+    finally:
+        rig("item_time 0.05")
+
+
+def test_diagnostics_carry_the_port_as_hardware_id(rig, client):
+    report = wait_until(
+        lambda: next((s for s in client.diagnostics if s.name.startswith("dispenser")), None),
+        message="dispenser diagnostics",
+    )
+    assert report.hardware_id == f"serial:{rig.emulator.link}"
+    assert {v.key for v in report.values} >= {"firmware", "stock"}
 
 
 def test_the_port_disappears_and_returns(rig, client):

@@ -105,6 +105,7 @@ class DispenserEmulator:
             self.slave_path = os.ttyname(slave)
             self._decoder = FrameDecoder()
             if self.link is not None:
+                self.link.parent.mkdir(parents=True, exist_ok=True)
                 temporary = self.link.with_name(f".{self.link.name}.{os.getpid()}")
                 with contextlib.suppress(FileNotFoundError):
                     temporary.unlink()
