@@ -582,3 +582,48 @@ def test_state_lists_the_options_for_the_screen(seat: Seat):
     assert "queue_number:civil_status" in seat.state.options
     seat.hear("bye")
     assert seat.published_states()[-1].state == "IDLE"
+
+
+# -- mixed language and robustness -------------------------------------------------------
+
+
+def test_mixed_language_conversation(seat: Seat):
+    seat.hear("I want lấy số")  # Vietnamese words: answered in Vietnamese
+    assert seat.language() == "vi"
+    assert seat.state.state == "CHOOSING_SERVICE"
+    seat.hear("certified copies please")  # the answer in English switches the language
+    request = seat.request(IssueTicket)
+    assert request.service_code == "certification"
+    assert request.language == "en"
+    seat.answer_ticket(number="B010")
+    assert "Your number is B, zero, one, zero" in seat.answer_print()
+    said = seat.hear("how much lệ phí kết hôn")
+    assert "11/2026" in said
+    assert seat.language() == "vi"
+
+
+def test_random_input_never_breaks_the_conversation():
+    import random
+
+    rng = random.Random(7)
+    alphabet = "aăâbcdđeêghiklmnoôơpqrstuưvxyAĐ0123456789 ,.?!-_/\\'\"😀\t"
+    seat = Seat()
+    seat.send(VisitorEngaged("f1"))
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
+        seat.send(Heard(text, language=rng.choice(["", "vi", "en", "xx"])))
+        for effect in seat.turn:
+            if isinstance(effect, IssueTicket):
+                seat.answer_ticket(ok=False, code="SERVER_UNREACHABLE")
+            elif isinstance(effect, Dispense):
+                seat.answer_dispense(ok=False, code="EMPTY", dispensed=0)
+            elif isinstance(effect, LookUpApplication):
+                seat.answer_status(ok=False, code="UNKNOWN_CODE")
+            elif isinstance(effect, CheckInBooking):
+                seat.answer_ticket(ok=False, code="UNKNOWN_CODE")
+            elif isinstance(effect, SubmitFeedback):
+                seat.answer_feedback()
+        if seat.state.state == "IDLE":
+            seat.send(VisitorEngaged(f"f{rng.randint(2, 10**6)}"))
+    assert seat.state.language in ("vi", "en")
+    assert seat.send(Heard("x" * 10_000))  # a very long line is still answered

@@ -30,6 +30,9 @@ from service_desk_robot.robot.dialogue.text import fold, has_vietnamese_marks, s
 WEAK_INTENTS = frozenset({"hello", "thanks", "help", "procedure"})
 _CODE_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-./][A-Za-z0-9]+)*")
 _CORRECTION_CACHE_MAX = 4096
+# Longer input is cut: a desk request is a sentence or two, and a runaway recogniser or a
+# pasted page must not stall the conversation (word correction costs per unknown word).
+MAX_TEXT_CHARS = 240
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,20 @@ class Interpreter:
         vocabulary = {token for key in self._index for token in key}
         vocabulary |= set(self._numbers) | self._units | self._hints["vi"] | self._hints["en"]
         self._vocabulary = vocabulary
-        self._long_vocabulary = sorted(w for w in vocabulary if len(w) >= self._fuzzy_min)
+        # Known words by length and by first and last letter: a word only reaches the cutoff
+        # against words of a close length (difflib ratio <= 2*min/(a+b)), and a slip seldom
+        # changes both ends of a word, so only those are compared (keeps a turn within ms).
+        self._by_end: dict[tuple[int, str], set[str]] = defaultdict(set)
+        for word in vocabulary:
+            if len(word) >= self._fuzzy_min:
+                self._by_end[(len(word), word[0])].add(word)
+                self._by_end[(len(word), word[-1])].add(word)
         self._corrections: dict[str, str] = {}
 
     # -- public -------------------------------------------------------------------------
 
     def understand(self, text: str) -> Understanding:
+        text = text[:MAX_TEXT_CHARS]
         raw_tokens = fold(text).split()
         tokens = tuple(self._correct(token) for token in raw_tokens)
         matches = self._select(self._matches(tokens))
@@ -197,7 +208,13 @@ class Interpreter:
             return token
         cached = self._corrections.get(token)
         if cached is None:
-            close = difflib.get_close_matches(token, self._long_vocabulary, n=1, cutoff=self._fuzzy_cutoff)
+            size = len(token)
+            candidates: set[str] = set()
+            for length in range(self._fuzzy_min, 2 * size + 1):
+                if 2 * min(size, length) / (size + length) >= self._fuzzy_cutoff:
+                    candidates |= self._by_end.get((length, token[0]), set())
+                    candidates |= self._by_end.get((length, token[-1]), set())
+            close = difflib.get_close_matches(token, sorted(candidates), n=1, cutoff=self._fuzzy_cutoff)
             cached = close[0] if close else token
             if len(self._corrections) >= _CORRECTION_CACHE_MAX:
                 self._corrections.clear()
