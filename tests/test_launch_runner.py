@@ -62,7 +62,7 @@ def test_two_nodes_exchange_a_message_and_a_service_call(demo_env: dict[str, str
     lines = Lines()
     with LaunchRunner(FIXTURES / "talk.launch.xml", environ=demo_env, sink=lines) as runner:
         wait_until(lambda: lines.find(r"^\[listener\] ticket B042$"), 20, message="the service reply")
-        assert lines.find(r"^\[listener\] heard 'xin chào \d+' \(vi\)$")
+        wait_until(lambda: lines.find(r"^\[listener\] heard 'xin chào \d+' \(vi\)$"), 10, message="a message")
         assert lines.find(r"^\[talker\] issued B042$")
         assert runner.process("talker").pid != runner.process("listener").pid
     # Both nodes ended on the first signal (SIGINT), cleanly.
