@@ -7,24 +7,26 @@ the WAV exists, `say()` returns while audio still plays, and after `save_to_file
 there and complete, and leave playing it to an AudioSink (speech/output.py): the caller
 then knows exactly when speech starts and ends.
 
-The espeak driver prints "Audio saved to ..." on stdout from espeak's own thread; its
-module-level `print` is routed to this module's logger (debug) instead, so nothing
-reaches our stdout.
+The espeak driver prints "Audio saved to ..." on stdout from espeak's own thread, and
+drops the audio that arrives with espeak's last callback (truncated or empty WAVs):
+`_patch_espeak_driver` fixes both before the engine is built.
 
 Codes and long numbers are spelt one character at a time ("A042" -> "A, 0, 4, 2"):
 espeak-ng's Vietnamese voice clips or crashes on long numbers, and visitors need
 queue numbers digit by digit anyway.
 
-Threading: one pyttsx3 engine per process, used under a lock; synthesize() may be called
-from any thread.
+Threading: one pyttsx3 engine per process (`_Espeak`), used under a lock; synthesize() may
+be called from any thread.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[\w./-]*\d[\w./-]*")
 SYNTHESIS_ATTEMPTS = 3
+IDLE_POLL_S = 0.002
 _GROUPED_AMOUNT = re.compile(r"\d{1,3}(?:[.,]\d{3})+")  # 50.000, 1.500.000: read as amounts
 
 
@@ -65,6 +68,87 @@ def spell_out_codes(text: str, max_whole_number_digits: int = 3) -> str:
     return _TOKEN.sub(spell, text)
 
 
+class _Espeak:
+    """The process's one pyttsx3 engine (espeak-ng itself is one per process), under a lock.
+
+    Every Synthesizer shares it, so two never interleave properties or callbacks.
+    """
+
+    _instance: _Espeak | None = None
+    _create_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        try:
+            import pyttsx3
+            from pyttsx3.drivers import _espeak
+
+            _patch_espeak_driver()
+            self.engine = pyttsx3.init("espeak")
+        except (ImportError, RuntimeError, OSError) as error:
+            raise SynthesisError(
+                f"pyttsx3/espeak-ng is not usable (install espeak-ng libespeak-ng1): {error}"
+            ) from error
+        self._is_playing = _espeak.IsPlaying
+        self._set_property = importlib.import_module("pyttsx3.drivers.espeak").EspeakDriver.setProperty
+        self.lock = threading.Lock()
+        self.finished = threading.Event()
+        self.completed = False
+        self.engine.connect("finished-utterance", self._on_finished)
+        self.voice_ids = {v.id for v in self.engine.getProperty("voices")}
+
+    @classmethod
+    def get(cls) -> _Espeak:
+        with cls._create_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def _on_finished(self, name: object = None, completed: bool = True) -> None:
+        del name
+        # A late completed=False (pyttsx3 stopping an already finished loop) must not undo
+        # the completed=True before it.
+        self.completed = self.completed or completed
+        self.finished.set()
+
+    def wait_idle(self, timeout_s: float) -> None:
+        """Wait until espeak has really finished the last utterance.
+
+        finished-utterance fires inside espeak's callback, before espeak itself is idle;
+        starting the next utterance then makes pyttsx3's endLoop see "playing" and cancel
+        the new one (truncated audio). Polling: espeak offers no event for this.
+        """
+        deadline = time.monotonic() + timeout_s
+        while self._is_playing() and time.monotonic() < deadline:
+            time.sleep(IDLE_POLL_S)
+
+    def synthesize(self, spoken: str, voice: Voice, path: Path, timeout_s: float) -> None:
+        with self.lock:
+            self.wait_idle(timeout_s)
+            # Straight to espeak, not through pyttsx3's command queue, which may run them
+            # later on espeak's callback thread.
+            for name, value in (
+                ("voice", voice.voice_id),
+                ("rate", voice.rate_wpm),
+                ("volume", voice.volume),
+            ):
+                self._set_property(name, value)
+            # Should pyttsx3 still cancel espeak mid-utterance (finished-utterance with
+            # completed=False), a retry covers it.
+            for _attempt in range(SYNTHESIS_ATTEMPTS):
+                self.finished.clear()
+                self.completed = False
+                self.engine.save_to_file(spoken, str(path))
+                self.engine.runAndWait()
+                # runAndWait may return early: the event is what says the WAV is written.
+                if not self.finished.wait(timeout_s):
+                    self.engine.stop()
+                    raise SynthesisError(f"espeak-ng did not finish within {timeout_s} s: {spoken[:60]!r}")
+                self.wait_idle(timeout_s)
+                if self.completed:
+                    return
+            raise SynthesisError(f"espeak-ng stopped before the end of {spoken[:60]!r}")
+
+
 class Synthesizer:
     """pyttsx3/espeak-ng: `synthesize(text, language, path)` writes a complete WAV."""
 
@@ -74,30 +158,14 @@ class Synthesizer:
         self.voices = dict(voices)
         self._max_digits = max_whole_number_digits
         self._timeout_s = timeout_s
-        self._lock = threading.Lock()
-        self._finished = threading.Event()
-        self._completed = False
-        try:
-            import pyttsx3
-
-            _silence_driver_prints()
-            self._engine = pyttsx3.init("espeak")
-        except (ImportError, RuntimeError, OSError) as error:
-            raise SynthesisError(
-                f"pyttsx3/espeak-ng is not usable (install espeak-ng libespeak-ng1): {error}"
-            ) from error
-        self._engine.connect("finished-utterance", self._on_finished)
-        available = {v.id for v in self._engine.getProperty("voices")}
-        missing = {lang: v.voice_id for lang, v in self.voices.items() if v.voice_id.lower() not in available}
+        self._espeak = _Espeak.get()
+        missing = {
+            lang: v.voice_id
+            for lang, v in self.voices.items()
+            if v.voice_id.lower() not in self._espeak.voice_ids
+        }
         if missing:
             raise SynthesisError(f"espeak-ng has no voice for {missing}")
-
-    def _on_finished(self, name: object = None, completed: bool = True) -> None:
-        del name
-        # A late completed=False (pyttsx3 stopping an already finished loop) must not undo
-        # the completed=True before it.
-        self._completed = self._completed or completed
-        self._finished.set()
 
     def synthesize(self, text: str, language: str, path: Path) -> WavInfo:
         voice = self.voices.get(language)
@@ -110,27 +178,7 @@ class Synthesizer:
             raise SynthesisError("nothing to say: the text is empty")
         path = Path(path)
         path.unlink(missing_ok=True)  # an old file must never pass for the new one
-        with self._lock:
-            self._engine.setProperty("voice", voice.voice_id)
-            self._engine.setProperty("rate", voice.rate_wpm)
-            self._engine.setProperty("volume", voice.volume)
-            # pyttsx3's queued endLoop can cancel espeak mid-utterance (finished-utterance
-            # with completed=False, no WAV): one retry covers it.
-            for _attempt in range(SYNTHESIS_ATTEMPTS):
-                self._finished.clear()
-                self._completed = False
-                self._engine.save_to_file(spoken, str(path))
-                self._engine.runAndWait()
-                # runAndWait may return early: the event is what says the WAV is written.
-                if not self._finished.wait(self._timeout_s):
-                    self._engine.stop()
-                    raise SynthesisError(
-                        f"espeak-ng did not finish within {self._timeout_s} s: {spoken[:60]!r}"
-                    )
-                if self._completed:
-                    break
-            else:
-                raise SynthesisError(f"espeak-ng stopped before the end of {spoken[:60]!r}")
+        self._espeak.synthesize(spoken, voice, path, self._timeout_s)
         try:
             _, info = read_wav(path)
         except AudioError as error:
@@ -140,7 +188,19 @@ class Synthesizer:
         return info
 
 
-def _silence_driver_prints() -> None:
+def _patch_espeak_driver() -> None:
+    """Two fixes to pyttsx3 2.99's espeak driver, applied before its engine is built.
+
+    - Its module-level `print` ("Audio saved to ...", from espeak's thread) goes to our
+      logger instead of stdout.
+    - Its synth callback writes the WAV when it sees the end-of-message event and only
+      then appends the samples that came with that same callback: the last chunk of audio
+      (up to the whole utterance when it arrives in one callback) is lost. The wrapper
+      appends those samples first.
+    """
+
+    from pyttsx3.drivers import _espeak
+
     driver = importlib.import_module("pyttsx3.drivers.espeak")
 
     def quiet(*args: object, **kwargs: object) -> None:
@@ -148,3 +208,24 @@ def _silence_driver_prints() -> None:
         logger.debug(" ".join(str(a) for a in args))
 
     driver.print = quiet
+    original = driver.EspeakDriver._onSynth
+    if getattr(original, "keeps_last_chunk", False):
+        return
+
+    def on_synth(self: object, wav: object, numsamples: int, events: object) -> int:
+        if numsamples > 0 and self._speaking and _ends_message(events, _espeak):
+            self._data_buffer += ctypes.string_at(wav, numsamples * ctypes.sizeof(ctypes.c_short))
+            numsamples = 0
+        return original(self, wav, numsamples, events)
+
+    on_synth.keeps_last_chunk = True
+    driver.EspeakDriver._onSynth = on_synth
+
+
+def _ends_message(events: object, espeak: object) -> bool:
+    i = 0
+    while events[i].type != espeak.EVENT_LIST_TERMINATED:
+        if events[i].type == espeak.EVENT_MSG_TERMINATED:
+            return True
+        i += 1
+    return False
