@@ -98,6 +98,11 @@ class DispenserClient:
         return self._lost is None and not self._closed.is_set()
 
     @property
+    def failure(self) -> str:
+        """Why the link was lost ("" while it is fine)."""
+        return self._lost.message if self._lost is not None else ""
+
+    @property
     def discarded_bytes(self) -> int:
         return self._decoder.discarded_bytes
 

@@ -178,17 +178,20 @@ class DispenserService:
         while not self._stop.is_set():
             now = time.monotonic()
             client = self._client
-            if client is None or not client.alive:
-                if client is not None:
-                    self._drop(client, client_error="serial port lost")
-                if now >= next_connect:
-                    next_connect = now + self.config.reconnect_period_s
-                    if self._connect():
-                        next_poll = now + self.config.status_period_s
-            elif now >= next_poll or self._poll_now.is_set():
-                self._poll_now.clear()
-                next_poll = now + self.config.status_period_s
-                self._poll(client)
+            try:
+                if client is None or not client.alive:
+                    if client is not None:
+                        self._drop(client, client.failure or "serial port lost")
+                    if now >= next_connect:
+                        next_connect = now + self.config.reconnect_period_s
+                        if self._connect():
+                            next_poll = now + self.config.status_period_s
+                elif now >= next_poll or self._poll_now.is_set():
+                    self._poll_now.clear()
+                    next_poll = now + self.config.status_period_s
+                    self._poll(client)
+            except Exception:  # noqa: BLE001 - the supervisor must outlive a bug in one round, or the port stays down
+                _log.exception("dispenser supervisor round failed")
             self._wake.wait(TICK_S)
             self._wake.clear()
 
@@ -224,7 +227,10 @@ class DispenserService:
             reconnects=self.state.reconnects + 1,
         )
         self._apply_status(status)
-        self._settle_in_flight(client, hello)
+        try:
+            self._settle_in_flight(client, hello)
+        except errors.DispenserError as error:  # the journal failed: callers will hear it too
+            _log.error(f"cannot settle in-flight requests: {error.message}")
         return True
 
     def _drop(self, client: DispenserClient, client_error: str) -> None:
