@@ -52,6 +52,7 @@ TOKEN_ENV = "SERVICE_DESK_WARD_OFFICE_TOKEN"
 # Booking and receipt codes as printed and typed: letters, digits, dashes.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,40}")
 FEEDBACK = "feedback"
+OUTBOX_KEEP_S = 7 * 24 * 3600.0
 SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 PARAMETERS: dict[str, str] = {
@@ -340,6 +341,8 @@ class WardOfficeBridge(Node):
             return self._fail(
                 response, "COMMENT_TOO_LONG", f"comment longer than {self._max_comment_chars} characters"
             )
+        if request.service_code and self._unknown_service(request.service_code):
+            return self._fail(response, "UNKNOWN_SERVICE", f"unknown service {request.service_code!r}")
         if self.outbox is None:
             return self._fail(response, OutboxError.error_code, self._outbox_error)
         payload = {
@@ -356,6 +359,11 @@ class WardOfficeBridge(Node):
         response.success, response.queued = True, not delivered
         response.message = "feedback delivered" if delivered else "feedback stored, will be delivered"
         return response
+
+    def _unknown_service(self, code: str) -> bool:
+        """Not in the last queue seen (before the first poll nothing is known to be wrong)."""
+        with self._lock:
+            return self._snapshot is not None and code not in {s.code for s in self._snapshot.services}
 
     def _wait_delivered(self, outbox: Outbox, item_id: int, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -393,6 +401,7 @@ class WardOfficeBridge(Node):
             if report.delivered:
                 with self._delivered:
                     self._delivered.notify_all()
+                self._prune_outbox()
             if report.stopped_by is not None:
                 # Wait at least until the breaker would let a trial call through.
                 wait_s = max(self._outbox_retry_s, self.breaker.retry_in_s())
@@ -400,6 +409,11 @@ class WardOfficeBridge(Node):
                 wait_s = 0.0  # maybe more than one batch is pending
             else:
                 wait_s = self._outbox_retry_s
+
+    def _prune_outbox(self) -> None:
+        """Keep delivered items a week (a repeated key is still recognised), then forget them."""
+        if self.outbox is not None:
+            self.outbox.prune(OUTBOX_KEEP_S)
 
     # ---- diagnostics ----------------------------------------------------------------------
 

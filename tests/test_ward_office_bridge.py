@@ -171,8 +171,10 @@ def test_bridge_serves_queue_tickets_check_in_status_and_feedback(rig):
 
     sent = rig.visitor.call("feedback", SubmitFeedback.Request(rating=5, comment="Tốt", language="vi"))
     bad = rig.visitor.call("feedback", SubmitFeedback.Request(rating=0))
+    nowhere = rig.visitor.call("feedback", SubmitFeedback.Request(rating=3, service_code="passports"))
     assert (sent.success, sent.queued) == (True, False)
     assert (bad.success, bad.error_code) == (False, "INVALID_RATING")
+    assert (nowhere.success, nowhere.error_code) == (False, "UNKNOWN_SERVICE")
     assert rig.server.store.feedback_count() == 1
 
 

@@ -126,3 +126,15 @@ def test_accepted_items_survive_kill_9(tmp_path):
     assert result.returncode == -9
     assert result.stdout.strip() == "accepted"
     assert [i.payload["n"] for i in Outbox(tmp_path).pending()] == list(range(50))
+
+
+def test_finished_items_are_pruned_after_their_keep_time(tmp_path):
+    now = [1000.0]
+    outbox = Outbox(tmp_path, clock=lambda: now[0])
+    for n in range(3):
+        outbox.put("feedback", feedback(n), f"k-{n}")
+    OutboxDelivery(outbox, {"feedback": FakeServer().send}).deliver_pending(batch=2)
+    now[0] += 100
+    assert outbox.prune(older_than_s=200) == 0
+    assert outbox.prune(older_than_s=50) == 2
+    assert [i.idempotency_key for i in outbox.pending()] == ["k-2"]  # pending items are never pruned

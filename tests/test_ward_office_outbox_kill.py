@@ -4,6 +4,7 @@ GIVEN the bridge running as its own process (the `ward_office_bridge` console sc
       with no server, WHEN 100 feedback items are submitted, the bridge is killed -9 and
       started again, and only then the server comes up,
 THEN every item reaches the server exactly once, in the order it was accepted.
+The server is started with the CLI command, which this test also covers.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from support import VENV_BIN, free_tcp_port, stop_process, wait_until
 
 from service_desk_interfaces.srv import SubmitFeedback
 from service_desk_robot.robot.ward_office.outbox import Outbox
-from service_desk_robot.sim.ward_office.config import load_config
-from service_desk_robot.sim.ward_office.runner import ServerThread
 
 pytestmark = pytest.mark.ros
 ITEMS = 100
@@ -79,22 +78,27 @@ def test_feedback_survives_kill_9_and_arrives_exactly_once(ros_spin, tmp_path, p
     box.close()
     processes.append(start_bridge(url, outbox_dir))
 
-    server = ServerThread(load_config(), tmp_path / "office.sqlite3", port)
-    with server:
-        store_path = server.db_path
+    # The server comes up last, as its own process started by the CLI (as in the lobby).
+    store_path = tmp_path / "office.sqlite3"
+    command = [VENV_BIN / "service-desk-robot", "ward-office-server", "--port", str(port), "--db", store_path]
+    processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
-        def received() -> list[str]:
-            with sqlite3.connect(store_path) as db:
+    def received() -> list[str]:
+        try:
+            with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
                 return [row[0] for row in db.execute("SELECT comment FROM feedback ORDER BY id")]
+        except sqlite3.OperationalError:  # not created yet, or its schema not yet
+            return []
 
-        wait_until(lambda: len(received()) >= ITEMS, timeout_s=30, message="all feedback at the server")
-        box = Outbox(outbox_dir)
-        wait_until(lambda: box.counts().pending == 0, timeout_s=10, message="the outbox to drain")
-        box.close()
-        # Accepted concurrently, so compare as a set; order is checked against the outbox's own order.
-        assert sorted(received()) == [f"item {n:03d}" for n in range(ITEMS)]
-        with sqlite3.connect(os.path.join(outbox_dir, "outbox.sqlite3")) as db:
-            accepted = [
-                json.loads(row[0])["comment"] for row in db.execute("SELECT payload FROM items ORDER BY id")
-            ]
-        assert accepted == received()
+    wait_until(lambda: len(received()) >= ITEMS, timeout_s=30, message="all feedback at the server")
+    box = Outbox(outbox_dir)
+    wait_until(lambda: box.counts().pending == 0, timeout_s=10, message="the outbox to drain")
+    box.close()
+    # Each exactly once, and in the order the bridge accepted them (its outbox's order).
+    assert sorted(received()) == [f"item {n:03d}" for n in range(ITEMS)]
+    with sqlite3.connect(os.path.join(outbox_dir, "outbox.sqlite3")) as db:
+        accepted = [
+            json.loads(row[0])["comment"] for row in db.execute("SELECT payload FROM items ORDER BY id")
+        ]
+    assert accepted == received()
+    assert stop_process(processes.pop()) == 0  # the CLI server ends cleanly

@@ -137,6 +137,15 @@ class Outbox:
             "UPDATE items SET attempts = attempts + 1, last_error = ? WHERE id = ?", (reason, item_id)
         )
 
+    def prune(self, older_than_s: float) -> int:
+        """Forget delivered and rejected items finished more than `older_than_s` ago."""
+        cutoff = self._clock() - older_than_s
+        before = self._execute(
+            "SELECT COUNT(*) FROM items WHERE state != ? AND finished_at < ?", (PENDING, cutoff)
+        )
+        self._execute("DELETE FROM items WHERE state != ? AND finished_at < ?", (PENDING, cutoff))
+        return int(before[0][0])
+
     def counts(self) -> OutboxCounts:
         by_state = dict(self._execute("SELECT state, COUNT(*) FROM items GROUP BY state"))
         oldest = self._execute("SELECT MIN(created_at) FROM items WHERE state = ?", (PENDING,))[0][0]
