@@ -139,7 +139,7 @@ def bench_node(trials: int) -> list[Figure]:
         fakes = Node("bench_dialogue_fakes", context=context)
         fakes.create_service(IssueTicket, "/ward_office/issue_ticket", issue)
         fakes.create_service(PrintTicket, "/printer/print_ticket", print_ticket)
-        say_server = ActionServer(fakes, Say, "/speech/say", say)
+        _say_server = ActionServer(fakes, Say, "/speech/say", say)  # lives as long as the node
         dialogue = DialogueNode(context=context)
         events = fakes.create_publisher(VisitorEvent, "/desk/visitor_events", qos.events())
         heard = fakes.create_publisher(Utterance, "/speech/heard", qos.events())
@@ -174,7 +174,6 @@ def bench_node(trials: int) -> list[Figure]:
             if done is not None:
                 conversations_ms.append((done - start) * 1000)
             events.publish(VisitorEvent(event=VisitorEvent.LEFT, visitor_id=f"bench{index}"))
-        say_server.destroy()
     finally:
         executor.shutdown(timeout_sec=2)
         rclpy.try_shutdown(context=context)

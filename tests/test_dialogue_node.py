@@ -116,10 +116,6 @@ class Fakes:
         with self._lock:
             return [a for a in self.acts if a.act == kind]
 
-    def close(self) -> None:
-        self._dispense_server.destroy()
-        self._say_server.destroy()
-
 
 @pytest.fixture
 def system(ros_spin):
@@ -149,9 +145,7 @@ def system(ros_spin):
         )
 
     yield fakes, dialogue, engage, say, visitor
-    fakes.close()
-    fakes.node.destroy_node()
-    visitor.destroy_node()
+    # ros_spin stops its executor, then destroys the nodes (and their servers) in order.
 
 
 def test_ticket_conversation_end_to_end(system):
