@@ -8,9 +8,12 @@ import os
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import VENV_BIN, stop_process, wait_until
 
-from service_desk_robot.sim.dispenser_emulator import ControlServer, DispenserEmulator, send_control
+from service_desk_robot.robot.dispenser.protocol import Command, Frame, FrameDecoder
+from service_desk_robot.sim.dispenser_emulator import Board, ControlServer, DispenserEmulator, send_control
 
 
 @pytest.fixture
@@ -98,3 +101,18 @@ def test_the_cli_refuses_a_malformed_stock_option():
     )
     assert result.returncode == 2
     assert "ITEM=COUNT" in result.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 0x7F), st.binary(max_size=12), st.integers(1, 0xFFFF))
+def test_the_board_answers_any_request_with_one_reply_and_never_crashes(command, payload, seq):
+    sent: list[bytes] = []
+    board = Board(["water", "candy"], [5, 5], sent.append, item_time_s=0.0)
+    board.handle(Frame(seq, command, payload))
+    board.stop()
+    replies = [
+        f for f in FrameDecoder().feed(b"".join(sent)) if f.command not in (Command.PROGRESS, Command.DONE)
+    ]
+    assert len(replies) == 1
+    assert replies[0].seq == seq
+    assert not replies[0].is_request
