@@ -87,3 +87,14 @@ def test_a_frame_older_than_the_last_is_stale_and_skipped():
     with pytest.raises(FrameError, match="older than the last one"):
         perception.process(frame, stamp_s=1.5)
     perception.process(frame, stamp_s=2.0)  # the same stamp again is fine (a repeated frame)
+
+
+def test_a_clock_that_starts_again_lets_every_visitor_go_and_tracking_restarts():
+    perception = VisitorPerception(_ScriptedDetector(), new_id=sequential_ids())
+    frame = synthetic.background().copy()
+    arrived = [e for i in range(3) for e in perception.process(frame, stamp_s=500 + i / 15).events]
+    assert [(e.kind.name, e.visitor_id) for e in arrived] == [("ARRIVED", "f1")]
+    restarted = perception.process(frame, stamp_s=0.0)  # a simulator restarted
+    assert [(e.kind.name, e.visitor_id) for e in restarted.events] == [("LEFT", "f1")]
+    again = [e for i in range(1, 3) for e in perception.process(frame, stamp_s=i / 15).events]
+    assert [(e.kind.name, e.visitor_id) for e in again] == [("ARRIVED", "f2")]

@@ -14,6 +14,7 @@ Threading: `process` from one thread only; `set_intrinsics` may be called from a
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -28,6 +29,11 @@ from service_desk_robot.robot.vision.errors import FrameError
 from service_desk_robot.robot.vision.frames import DEFAULT_MAX_SIDE_PX, prepare_frame
 from service_desk_robot.robot.vision.geometry import CameraIntrinsics
 from service_desk_robot.robot.vision.tracker import FaceTracker, Track, TrackerConfig
+
+log = logging.getLogger(__name__)
+
+# A frame this much older than the last one means the source's clock restarted, s.
+CLOCK_RESET_S = 1.0
 
 
 class EventKind(IntEnum):
@@ -110,20 +116,24 @@ class VisitorPerception:
     def process(self, image: object, stamp_s: float) -> FrameResult:
         """Detect, track and judge engagement in one frame; FrameError for a bad frame.
 
-        A bad frame changes nothing (no track ages on it).
+        A bad frame changes nothing (no track ages on it). A frame slightly older than the
+        last one is stale (FrameError); one more than CLOCK_RESET_S older means the source's
+        clock started again (a restarted simulator, a replay): every visitor is let go
+        (LEFT) and tracking starts afresh.
         """
         started = self._clock()
-        if stamp_s < self._last_stamp_s:
+        frame = prepare_frame(image, self.config.max_side_px)
+        events: list[VisitorEvent] = []
+        if stamp_s < self._last_stamp_s - CLOCK_RESET_S:
+            events += self._let_everyone_go(stamp_s)
+        elif stamp_s < self._last_stamp_s:
             raise FrameError(
                 f"frame stamped {stamp_s:.3f} s is older than the last one ({self._last_stamp_s:.3f} s)"
             )
-        frame = prepare_frame(image, self.config.max_side_px)
         detections = self.detector.detect(frame)
         self._last_stamp_s = stamp_s
         intrinsics = self.intrinsics_for(frame.shape[1], frame.shape[0])
         update = self._tracker.update(detections, stamp_s)
-
-        events: list[VisitorEvent] = []
 
         def event(kind: EventKind, track: Track) -> VisitorEvent:
             return VisitorEvent(kind, track.id, self._distance(track, intrinsics), stamp_s)
@@ -150,6 +160,17 @@ class VisitorPerception:
                 events.append(event(EventKind.ENGAGED, track))
             faces.append(self._face(track, state.level, distance, intrinsics))
         return FrameResult(stamp_s, faces, events, len(detections), self._clock() - started)
+
+    def _let_everyone_go(self, stamp_s: float) -> list[VisitorEvent]:
+        log.warning(
+            "frame clock went back from %.3f s to %.3f s: tracking restarts", self._last_stamp_s, stamp_s
+        )
+        self._engagement.clear()
+        return [
+            VisitorEvent(EventKind.LEFT, track.id, math.nan, stamp_s)
+            for track in self._tracker.clear()
+            if track.confirmed
+        ]
 
     def _distance(self, track: Track, intrinsics: CameraIntrinsics) -> float:
         return intrinsics.distance_m(track.detection.width, self._face_width_m)

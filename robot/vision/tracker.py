@@ -90,6 +90,11 @@ class FaceTracker:
     def tracks(self) -> list[Track]:
         return list(self._tracks)
 
+    def clear(self) -> list[Track]:
+        """Forget every track (a restarted clock); returns what was live."""
+        tracks, self._tracks = self._tracks, []
+        return tracks
+
     def _new_track_id(self, live: set[str]) -> str:
         # A random factory could repeat a live id; ids must be unique among live tracks.
         for _ in range(100):
