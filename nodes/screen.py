@@ -245,6 +245,14 @@ class ScreenNode(Node):
 
     def publish_utterances(self, utterances: list[ScreenUtterance]) -> None:
         for utterance in utterances:
+            if utterance.after_state and not self.state.wait_for_dialogue_state(
+                utterance.after_state, self._service_timeout_s
+            ):
+                # Sent anyway it would be misread as a new request: drop it, say so.
+                self.get_logger().warning(
+                    f"dialogue never reached {utterance.after_state}: {utterance.intent or 'text'} not sent"
+                )
+                return
             msg = Utterance(
                 text=utterance.text,
                 language=utterance.language,

@@ -110,6 +110,8 @@ class FakeDesk(Node):
     def _on_heard(self, msg: Utterance) -> None:
         with self._lock:
             self.heard.append(msg)
+            if msg.intent == "feedback":  # the dialogue then asks for a comment
+                self._state.publish(DialogueState(state="ASKING_COMMENT", language="vi"))
             if msg.intent == "procedure":
                 answer = f"Thủ tục {msg.argument}: mang theo giấy tờ tùy thân."
                 self._acts.publish(DialogueAct(act=DialogueAct.SAY, text=answer, language="vi"))
@@ -318,6 +320,8 @@ def test_every_need_has_a_button_that_reaches_the_dialogue(desk, page, shots):
     for key in "12":
         page.click(f"[data-key='{key}']")
     page.click("#keypad-toggle")
+    assert_fits_panel(page)
+    page.screenshot(path=str(shots / "visitor-keypad-letters-800x480.png"))
     page.click("[data-key=A]")
     page.click("[data-key=B]")
     page.click("#keypad-delete")

@@ -8,6 +8,7 @@ Screenshots go to reports/screen/ (e2e-*.png).
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,11 @@ class Robot:
     url: str
     printer: FakePrinter
     previews: Path
+    db: Path
+
+    def feedback(self) -> list[tuple[int, str]]:
+        with sqlite3.connect(self.db) as db:
+            return db.execute("SELECT rating, comment FROM feedback ORDER BY id").fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +102,7 @@ def robot(ros_spin, tmp_path) -> Iterator[Robot]:
         message="dialogue sees the bridge and the printer",
     )
     try:
-        yield Robot(f"http://127.0.0.1:{port}", printer, tmp_path / "previews")
+        yield Robot(f"http://127.0.0.1:{port}", printer, tmp_path / "previews", tmp_path / "office.sqlite3")
     finally:
         printer.stop()
         server.stop()
@@ -175,3 +181,17 @@ def test_paper_out_shows_on_the_console_and_the_number_on_screen(robot, browser,
     expect(staff.locator("#pending li.number")).to_have_count(0, timeout=10000)
     wait_until(lambda: robot.printer.printed_jobs(), 10.0, message="the kept ticket printed after refill")
     staff.screenshot(path=str(shots / "e2e-staff-reprinted-1280x800.png"))
+
+
+def test_feedback_with_a_comment_reaches_the_ward_office(robot, browser):
+    """The rating and the comment are two turns of the dialogue; the comment waits for
+    the dialogue's question and arrives whole at the server."""
+    page = browser.new_page()
+    open_page(page, robot.url + "/", SMALL)
+    page.click("[data-need=feedback]")
+    page.click("[data-rating='5']")
+    page.fill("#feedback-comment", "Cán bộ nhiệt tình")
+    page.click("#feedback-send")
+    assert wait_until(robot.feedback, 10.0, message="feedback stored by the server") == [
+        (5, "Cán bộ nhiệt tình")
+    ]

@@ -94,9 +94,9 @@ def test_feedback_is_the_rating_then_the_comment_as_free_text():
     """The dialogue asks for the comment after the rating: the screen answers both turns."""
     rating, comment = utterances_for(VisitorIntent("feedback", "4|Nhanh, cảm ơn", "vi"), PHRASES)
     assert rating == ScreenUtterance("feedback", "4", "Tôi muốn góp ý", "vi")
-    assert comment == ScreenUtterance("", "", "Nhanh, cảm ơn", "vi")
+    assert comment == ScreenUtterance("", "", "Nhanh, cảm ơn", "vi", after_state="ASKING_COMMENT")
     _, no_comment = utterances_for(VisitorIntent("feedback", "2|", "en"), PHRASES)
-    assert no_comment == ScreenUtterance("deny", "", "Không", "en")
+    assert no_comment == ScreenUtterance("deny", "", "Không", "en", after_state="ASKING_COMMENT")
 
 
 def screen_labels(repo) -> dict:

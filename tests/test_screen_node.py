@@ -17,6 +17,7 @@ from support import free_tcp_port, wait_until
 from service_desk_interfaces.msg import DialogueAct, DialogueState, PrinterStatus, Utterance
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.screen import ScreenNode
+from service_desk_robot.robot.screen.intents import ScreenUtterance
 
 pytestmark = pytest.mark.ros
 TOKEN = "node-test-token"
@@ -58,7 +59,11 @@ class Robot(Node):
 def wired(ros_spin):
     port = free_tcp_port()
     screen = ScreenNode(
-        parameter_overrides=[Parameter("port", value=port), Parameter("staff_token", value=TOKEN)]
+        parameter_overrides=[
+            Parameter("port", value=port),
+            Parameter("staff_token", value=TOKEN),
+            Parameter("service_timeout_s", value=1.0),
+        ]
     )
     robot = Robot()
     ros_spin(screen, robot)
@@ -120,6 +125,22 @@ def test_a_tap_is_published_as_a_screen_utterance(wired):
     assert msg.final
     assert msg.confidence == pytest.approx(1.0)
     assert msg.text
+
+
+def test_a_follow_up_waits_for_the_dialogues_question(wired):
+    screen, robot, _ = wired
+    wait_until(lambda: robot.count_publishers("/speech/heard") >= 1, 5.0, message="screen publisher")
+    comment = ScreenUtterance("", "", "Nhanh", "vi", after_state="ASKING_COMMENT")
+    rating = ScreenUtterance("feedback", "5", "Góp ý", "vi")
+    # The dialogue never asks: the comment is dropped (it would be misread as a request).
+    screen.publish_utterances([rating, comment])
+    wait_until(lambda: robot.heard, 5.0, message="rating")
+    assert [m.intent for m in robot.heard] == ["feedback"]
+
+    robot.state_pub.publish(DialogueState(state="ASKING_COMMENT"))
+    screen.publish_utterances([comment])
+    wait_until(lambda: len(robot.heard) == 2, 5.0, message="comment once asked")
+    assert robot.heard[1].text == "Nhanh"
 
 
 def test_staff_actions_call_ros_services(wired):

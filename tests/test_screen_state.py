@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
 
 import pytest
@@ -197,3 +198,11 @@ def test_listeners_hear_every_change_and_can_be_removed(state):
     state.remove_listener(listener)
     state.on_say("again", "en")
     assert len(calls) == 2
+
+
+def test_waiting_for_a_dialogue_state(state):
+    assert state.wait_for_dialogue_state("ASKING_COMMENT", 0.01) is False
+    timer = threading.Timer(0.05, lambda: state.on_dialogue_state(dialogue(state="ASKING_COMMENT")))
+    timer.start()
+    assert state.wait_for_dialogue_state("ASKING_COMMENT", 5.0) is True
+    timer.join()

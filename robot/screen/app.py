@@ -191,7 +191,8 @@ def create_app(
             intent = parse_visitor_intent(payload, intents_catalog)
         except InvalidIntentError as error:
             return _error(422, error.code, str(error))
-        ports.publish_utterances(utterances_for(intent, labels[intent.language].get("intents", {})))
+        utterances = utterances_for(intent, labels[intent.language].get("intents", {}))
+        await run_in_threadpool(ports.publish_utterances, utterances)  # may wait on the dialogue
         return JSONResponse({"accepted": True, "intent": intent.intent}, status_code=202, headers=API_HEADERS)
 
     async def staff_state(request: Request) -> Response:

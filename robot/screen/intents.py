@@ -19,6 +19,8 @@ LANGUAGES = ("vi", "en")
 # Booking codes (city app) and receipt codes: letters, digits and dashes.
 CODE_PATTERN = re.compile(r"^[A-Z0-9-]{3,32}$")
 FEEDBACK_COMMENT_MAX_CHARS = 300
+# The dialogue state that asks for the feedback comment (robot/dialogue/manager.py).
+COMMENT_STATE = "ASKING_COMMENT"
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 # Intent name -> kind of argument it takes. The names are the dialogue's
@@ -61,12 +63,14 @@ class VisitorIntent:
 
 @dataclass(frozen=True)
 class ScreenUtterance:
-    """One Utterance to publish; `intent` "" means free text the dialogue must read."""
+    """One Utterance to publish; `intent` "" means free text the dialogue must read.
+    `after_state`: publish only once the dialogue is in this state (it asked for it)."""
 
     intent: str
     argument: str
     text: str
     language: str
+    after_state: str = ""
 
 
 def utterances_for(intent: VisitorIntent, phrases: Mapping[str, str]) -> list[ScreenUtterance]:
@@ -76,15 +80,16 @@ def utterances_for(intent: VisitorIntent, phrases: Mapping[str, str]) -> list[Sc
     The dialogue asks for a feedback comment after the rating, so a feedback tap is the
     rating (the "feedback" intent with the score) followed by the comment as free text,
     or by "deny" when the visitor left it empty: the same turns a speaking visitor takes.
+    The comment waits for the dialogue's question, so it cannot overtake the rating.
     """
     text = phrases.get(intent.intent, intent.intent)
     if intent.intent != "feedback":
         return [ScreenUtterance(intent.intent, intent.argument, text, intent.language)]
     rating, _, comment = intent.argument.partition("|")
     follow_up = (
-        ScreenUtterance("", "", comment, intent.language)
+        ScreenUtterance("", "", comment, intent.language, COMMENT_STATE)
         if comment
-        else ScreenUtterance("deny", "", phrases.get("deny", "deny"), intent.language)
+        else ScreenUtterance("deny", "", phrases.get("deny", "deny"), intent.language, COMMENT_STATE)
     )
     return [ScreenUtterance("feedback", rating, text, intent.language), follow_up]
 

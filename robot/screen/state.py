@@ -5,7 +5,8 @@ one `on_*` method; the web application reads `visitor_view()` / `staff_view()` s
 (plain JSON-ready dicts) and registers listeners to hear that something changed.
 
 Threading: `on_*` methods are called from ROS executor threads, the views from the web
-server's thread; one lock guards all fields. Listeners are called after the lock is
+server's thread; one lock guards all fields (`wait_for_dialogue_state` blocks a web
+worker thread on a condition of that lock). Listeners are called after the lock is
 released, on the caller's thread, and must only schedule work (e.g. wake an event loop).
 
 Today's faults are the times a health check on /diagnostics turned ERROR (every node
@@ -149,6 +150,7 @@ class ScreenState:
         self._monotonic = monotonic
         self._stale_after_s = stale_after_s
         self._lock = threading.Lock()
+        self._dialogue_changed = threading.Condition(self._lock)
         self._f = _Fields()
         self._counts = _Counts(day=today())
         self._listeners: list[Callable[[], None]] = []
@@ -193,7 +195,15 @@ class ScreenState:
             elif previous is not None and previous.ticket_number:
                 self._f.ticket = None  # the dialogue finished with that ticket
             self._f.dialogue = info
+            self._dialogue_changed.notify_all()
         self._changed()
+
+    def wait_for_dialogue_state(self, state: str, timeout_s: float) -> bool:
+        """Block until the dialogue reports `state` (True) or `timeout_s` passes (False)."""
+        with self._dialogue_changed:
+            return self._dialogue_changed.wait_for(
+                lambda: self._f.dialogue is not None and self._f.dialogue.state == state, timeout_s
+            )
 
     def on_say(self, text: str, language: str) -> None:
         if not text:
