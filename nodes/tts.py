@@ -156,7 +156,6 @@ class TtsNode(Node):
         return Health.ok("speaking" if self._speaking else "ready", **values)
 
     def close(self) -> None:
-        self._server.destroy()
         self._work_dir.cleanup()
 
 
