@@ -144,8 +144,8 @@ def system(ros_spin):
             Utterance(text=text, final=fields.pop("final", True), confidence=1.0, source="chat", **fields)
         )
 
-    yield fakes, dialogue, engage, say, visitor
-    # ros_spin stops its executor, then destroys the nodes (and their servers) in order.
+    # No teardown here: ros_spin stops its executor, then destroys the nodes (and servers).
+    return fakes, dialogue, engage, say, visitor
 
 
 def test_ticket_conversation_end_to_end(system):
