@@ -34,11 +34,12 @@ class LaunchRunner:
         sigint_timeout_s: float = 5.0,
         sigterm_timeout_s: float = 5.0,
     ) -> None:
-        self.description = (
-            launch
-            if isinstance(launch, LaunchDescription)
-            else load_launch_file(launch, arguments, environ=environ)
-        )
+        if isinstance(launch, LaunchDescription):
+            if arguments:
+                raise TypeError("arguments apply when reading a file; this description is already read")
+            self.description = launch
+        else:
+            self.description = load_launch_file(launch, arguments, environ=environ)
         self._supervisor = Supervisor(
             self.description.processes,
             sink=sink,
