@@ -29,8 +29,8 @@ from service_desk_robot.sim.ward_office.runner import ServerThread
 
 pytestmark = pytest.mark.ros
 ADMIN = {"Authorization": "Bearer admin-dev-token"}
-READ_TIMEOUT_S = 1.0
-FAIL_FAST_S = 0.5  # a call with the breaker open must answer well inside one read timeout
+READ_TIMEOUT_S = 0.5
+FAIL_FAST_S = 0.3  # a call with the breaker open must answer well inside one read timeout
 
 
 class Visitor(Node):
