@@ -25,6 +25,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from std_srvs.srv import Trigger
 
 from service_desk_interfaces.action import Dispense
@@ -57,8 +58,9 @@ def _yaml_defaults() -> dict[str, Any]:
 
 
 class DispenserNode(Node):
-    def __init__(self) -> None:
-        super().__init__(NAME)
+    def __init__(self, parameter_overrides: list[Parameter] | None = None) -> None:
+        # Overrides: for a node built in-process (tests); launched nodes use --ros-args.
+        super().__init__(NAME, parameter_overrides=parameter_overrides or [])
         defaults = _yaml_defaults()
 
         def param(name: str, description: str) -> Any:
