@@ -188,6 +188,17 @@ def test_bad_taps_are_refused_and_nothing_is_published(client, ports, body, stat
     assert ports.utterances == []
 
 
+def test_taps_from_another_site_are_refused(client, server, ports):
+    evil = client.post(
+        "/api/visitor/intent", json={"intent": "staff"}, headers={"Origin": "http://evil.example"}
+    )
+    assert evil.status_code == 403
+    assert evil.json()["error_code"] == "CROSS_ORIGIN"
+    assert ports.utterances == []
+    own = client.post("/api/visitor/intent", json={"intent": "staff"}, headers={"Origin": server.url})
+    assert own.status_code == 202
+
+
 def test_visitor_routes_cannot_reach_staff_actions(client, ports):
     """No visitor route, method or intent triggers a staff action or shows staff data."""
     assert client.get("/api/visitor/intent").status_code == 405

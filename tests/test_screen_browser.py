@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -174,15 +175,25 @@ def browser(tmp_path_factory) -> Iterator[object]:
         context.close()
 
 
+@dataclass
+class Desk:
+    url: str
+    fake: FakeDesk
+    screen: ScreenNode
+
+    def __iter__(self):
+        return iter((self.url, self.fake))
+
+
 @pytest.fixture
-def desk(ros_spin) -> tuple[str, FakeDesk]:
+def desk(ros_spin) -> Desk:
     port = free_tcp_port()
     screen = ScreenNode(
         parameter_overrides=[Parameter("port", value=port), Parameter("staff_token", value=TOKEN)]
     )
     fake = FakeDesk()
     ros_spin(screen, fake)
-    return f"http://127.0.0.1:{port}", fake
+    return Desk(f"http://127.0.0.1:{port}", fake, screen)
 
 
 @pytest.fixture
@@ -396,3 +407,12 @@ def test_the_dialogues_questions_show_their_answers(desk, page, labels, shots):
 
     fake.publish_state("ASKING_BOOKING_CODE", ["staff", "help"])
     expect(page.locator("#keypad-code")).to_be_visible(timeout=5000)
+
+
+def test_a_lost_robot_connection_is_shown(desk, page, labels, shots):
+    open_page(page, desk.url + "/", SMALL)
+    expect(page.locator("#offline")).to_be_hidden()
+    desk.screen.close()  # the web server stops: the page's event stream ends
+    expect(page.locator("#offline")).to_have_text(labels["vi"]["offline"], timeout=5000)
+    expect(page.locator("#offline")).to_be_visible()
+    page.screenshot(path=str(shots / "visitor-offline-800x480.png"))

@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -180,6 +181,10 @@ def create_app(
         return event_stream(state.visitor_view)
 
     async def visitor_intent(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+            # Another site open in the kiosk's browser must not tap for the visitor.
+            return _error(403, "CROSS_ORIGIN", "taps come from the robot's own page only")
         body = await request.body()
         if len(body) > INTENT_BODY_MAX_BYTES:
             return _error(413, "TOO_LARGE", f"at most {INTENT_BODY_MAX_BYTES} bytes")
