@@ -217,7 +217,8 @@ class Supervisor:
                 if code != 0:
                     self.failures.append(spec.label)
                 how = "finished cleanly" if code == 0 else f"died (exit code {_describe(code)})"
-                self.emit(RUNNER_LABEL, f"{spec.label} {how}; the others keep running")
+                others = sum(1 for p in self.processes if p is not process and not p.finished.is_set())
+                self.emit(RUNNER_LABEL, f"{spec.label} {how}; {others} other process(es) still running")
                 break
             self.emit(
                 RUNNER_LABEL,
