@@ -163,7 +163,7 @@ class VisitorPerception:
 
     def _let_everyone_go(self, stamp_s: float) -> list[VisitorEvent]:
         log.warning(
-            "frame clock went back from %.3f s to %.3f s: tracking restarts", self._last_stamp_s, stamp_s
+            f"frame clock went back from {self._last_stamp_s:.3f} s to {stamp_s:.3f} s: tracking restarts"
         )
         self._engagement.clear()
         return [

@@ -89,7 +89,7 @@ class ImageFilesSource:
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if frame is not None:
                 return frame
-            log.warning("skipping unreadable image %s", path)
+            log.warning(f"skipping unreadable image {path}")
         raise SourceError(f"{self.description}: no readable image")
 
     def close(self) -> None:
