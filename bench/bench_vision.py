@@ -116,16 +116,18 @@ def bench_engagement_latency() -> list[Figure]:
     worst = 0.0
     for name, (sequence, stopped_at) in _arrivals().items():
         perception = VisitorPerception(create_detector("yunet"), new_id=sequential_ids())
-        latency_ms = float("nan")
+        latency_ms, detail = math.nan, "never ENGAGED"
         for stamp_s, frame in synthetic.frames_with_stamps(sequence, RATE_HZ):
             result = perception.process(frame, stamp_s)
             if any(e.kind == EventKind.ENGAGED for e in result.events):
-                since_stop_s = max(0.0, stamp_s - stopped_at / RATE_HZ)
-                latency_ms = (since_stop_s + result.processing_s) * 1000
+                # Engaged while still walking up counts as 0 ms of frames.
+                frames_ms = max(0.0, stamp_s - stopped_at / RATE_HZ) * 1000
+                latency_ms = frames_ms + result.processing_s * 1000
+                detail = f"{frames_ms:.0f} ms of frames + {result.processing_s * 1000:.0f} ms processing"
                 break
         worst = max(worst, math.inf if math.isnan(latency_ms) else latency_ms)  # never engaged: worst
         figures.append(
-            Figure(f"stop -> ENGAGED, {name}", latency_ms, "ms", detail=f"15 Hz, stop at {STAND_M} m")
+            Figure(f"stop -> ENGAGED, {name}", latency_ms, "ms", detail=f"{detail}; 15 Hz, {STAND_M} m")
         )
     figures.append(
         at_most("stop -> ENGAGED, worst", worst, "ms", LATENCY_TARGET_MS, "dwell 0.25 s, confirm 3 frames")
