@@ -195,3 +195,24 @@ def test_feedback_with_a_comment_reaches_the_ward_office(robot, browser):
     assert wait_until(robot.feedback, 10.0, message="feedback stored by the server") == [
         (5, "Cán bộ nhiệt tình")
     ]
+
+
+def test_application_status_typed_on_the_keypad_is_answered(robot, browser, shots):
+    page = browser.new_page()
+    open_page(page, robot.url + "/", SMALL)
+    page.click("[data-need=application_status]")
+    letters = False
+    for symbol in "HS-2024-000123":
+        if symbol.isalpha() or symbol == "-":
+            if not letters:
+                page.click("#keypad-toggle")
+                letters = True
+        elif letters:
+            page.click("#keypad-toggle")
+            letters = False
+        page.click(f"[data-key='{symbol}']")
+    expect(page.locator("#keypad-code")).to_have_text("HS-2024-000123")
+    page.click("#keypad-send")
+    # The demo application HS-2024-000123 is a birth registration, ready today.
+    expect(page.locator(".talk")).to_contain_text("Đăng ký khai sinh", timeout=10000)
+    page.screenshot(path=str(shots / "e2e-application-status-800x480.png"))

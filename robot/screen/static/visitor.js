@@ -139,8 +139,11 @@
       if (view.language !== S.lang) { S.setLanguage(view.language); if (openPanel) openPanel(); }
     }
     const lines = view.subtitles;
-    $("subtitle").textContent = lines.length ? lines[lines.length - 1].text : S.t("hint");
-    $("subtitle-previous").textContent = lines.length > 1 ? lines[lines.length - 2].text : "";
+    const said = lines.length ? lines[lines.length - 1].text : S.t("hint");
+    $("subtitle").textContent = said;
+    // Long answers (procedures, application status) get smaller type so they fit whole.
+    $("subtitle").dataset.length = said.length > 200 ? "longer" : said.length > 110 ? "long" : "";
+    $("subtitle-previous").textContent = lines.length > 1 && said.length <= 110 ? lines[lines.length - 2].text : "";
     $("paused").hidden = !view.greeting_paused;
     if (view.state !== dialogueState) {
       dialogueState = view.state;
