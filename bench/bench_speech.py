@@ -187,9 +187,13 @@ def bench_latency(speech: bytes, trials: int) -> list[Figure]:
                     break
             if got_final.wait(5.0):
                 latencies_ms.append((finals[-1] - speech_end_wall) * 1000)
-        asr.close()
     finally:
         executor.shutdown(timeout_sec=2)
+        for node in executor.get_nodes():
+            close = getattr(node, "close", None)
+            if callable(close):
+                close()
+            node.destroy_node()
         rclpy.try_shutdown(context=context)
     if not latencies_ms:
         return [
@@ -211,7 +215,7 @@ def run(quick: bool = False) -> list[Figure]:
     # silence around the speech, as a visitor's turn would have
     lead = np.zeros(int(0.3 * RATE), dtype="<i2").tobytes()
     speech = lead + speech
-    figures = bench_tts(samples=10 if quick else 50)
+    figures = bench_tts(samples=20 if quick else 100)
     figures += bench_rtf(speech, repeats=1 if quick else 3)
     figures += bench_latency(speech, trials=1 if quick else 3)
     return figures

@@ -7,9 +7,10 @@ the WAV exists, `say()` returns while audio still plays, and after `save_to_file
 there and complete, and leave playing it to an AudioSink (speech/output.py): the caller
 then knows exactly when speech starts and ends.
 
-The espeak driver prints "Audio saved to ..." on stdout from espeak's own thread, and
-drops the audio that arrives with espeak's last callback (truncated or empty WAVs):
-`_patch_espeak_driver` fixes both before the engine is built.
+The espeak driver prints "Audio saved to ..." on stdout from espeak's own thread, drops
+the audio that arrives with espeak's last callback, and its stop() (called at the end of
+every run loop) can cancel the next utterance (empty WAVs): `_patch_espeak_driver` fixes
+these before the engine is built.
 
 Codes and long numbers are spelt one character at a time ("A042" -> "A, 0, 4, 2"):
 espeak-ng's Vietnamese voice clips or crashes on long numbers, and visitors need
@@ -37,7 +38,6 @@ from service_desk_robot.speech.errors import AudioError, SynthesisError, Unknown
 logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[\w./-]*\d[\w./-]*")
-SYNTHESIS_ATTEMPTS = 3
 IDLE_POLL_S = 0.002
 _GROUPED_AMOUNT = re.compile(r"\d{1,3}(?:[.,]\d{3})+")  # 50.000, 1.500.000: read as amounts
 
@@ -89,6 +89,7 @@ class _Espeak:
                 f"pyttsx3/espeak-ng is not usable (install espeak-ng libespeak-ng1): {error}"
             ) from error
         self._is_playing = _espeak.IsPlaying
+        self._cancel = _espeak.Cancel
         self._set_property = importlib.import_module("pyttsx3.drivers.espeak").EspeakDriver.setProperty
         self.lock = threading.Lock()
         self.finished = threading.Event()
@@ -105,9 +106,7 @@ class _Espeak:
 
     def _on_finished(self, name: object = None, completed: bool = True) -> None:
         del name
-        # A late completed=False (pyttsx3 stopping an already finished loop) must not undo
-        # the completed=True before it.
-        self.completed = self.completed or completed
+        self.completed = completed
         self.finished.set()
 
     def wait_idle(self, timeout_s: float) -> None:
@@ -132,21 +131,17 @@ class _Espeak:
                 ("volume", voice.volume),
             ):
                 self._set_property(name, value)
-            # Should pyttsx3 still cancel espeak mid-utterance (finished-utterance with
-            # completed=False), a retry covers it.
-            for _attempt in range(SYNTHESIS_ATTEMPTS):
-                self.finished.clear()
-                self.completed = False
-                self.engine.save_to_file(spoken, str(path))
-                self.engine.runAndWait()
-                # runAndWait may return early: the event is what says the WAV is written.
-                if not self.finished.wait(timeout_s):
-                    self.engine.stop()
-                    raise SynthesisError(f"espeak-ng did not finish within {timeout_s} s: {spoken[:60]!r}")
-                self.wait_idle(timeout_s)
-                if self.completed:
-                    return
-            raise SynthesisError(f"espeak-ng stopped before the end of {spoken[:60]!r}")
+            self.finished.clear()
+            self.completed = False
+            self.engine.save_to_file(spoken, str(path))
+            self.engine.runAndWait()
+            # runAndWait may return early: the event is what says the WAV is written.
+            if not self.finished.wait(timeout_s):
+                self._cancel()
+                raise SynthesisError(f"espeak-ng did not finish within {timeout_s} s: {spoken[:60]!r}")
+            self.wait_idle(timeout_s)
+            if not self.completed:
+                raise SynthesisError(f"espeak-ng stopped before the end of {spoken[:60]!r}")
 
 
 class Synthesizer:
@@ -189,7 +184,7 @@ class Synthesizer:
 
 
 def _patch_espeak_driver() -> None:
-    """Two fixes to pyttsx3 2.99's espeak driver, applied before its engine is built.
+    """Fixes to pyttsx3 2.99's espeak driver, applied before its engine is built.
 
     - Its module-level `print` ("Audio saved to ...", from espeak's thread) goes to our
       logger instead of stdout.
@@ -218,8 +213,18 @@ def _patch_espeak_driver() -> None:
             numsamples = 0
         return original(self, wav, numsamples, events)
 
+    def stop(self: object) -> None:
+        """Never cancel through pyttsx3 (timeouts call espeak's Cancel directly).
+
+        pyttsx3 calls stop() from every endLoop, sometimes on espeak's callback thread
+        while the previous utterance still counts as playing: that cancels the *next*
+        utterance, which then ends at once with an empty WAV.
+        """
+        del self
+
     on_synth.keeps_last_chunk = True
     driver.EspeakDriver._onSynth = on_synth
+    driver.EspeakDriver.stop = stop
 
 
 def _ends_message(events: object, espeak: object) -> bool:
