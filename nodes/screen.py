@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.client import Client
 from rclpy.node import Node
 from std_srvs.srv import SetBool, Trigger
@@ -74,14 +74,25 @@ class ScreenNode(Node):
         self._config_dir = Path(config_dir) if config_dir else _installed_config_dir()
         settings = self._read_settings()
         address = self._declare("address", settings["address"], "address the web server binds")
-        port = self._declare("port", settings["port"], "TCP port of the web server (0: any free port)")
+        port = self._declare(
+            "port",
+            settings["port"],
+            "TCP port of the web server (0: any free port)",
+            integer_range=[IntegerRange(from_value=0, to_value=65535, step=1)],
+        )
         token = self._declare("staff_token", settings["staff_token"], f"staff token ({TOKEN_ENV} overrides)")
         language = self._declare("default_language", settings["default_language"], "page language: vi or en")
         stale_after_s = self._declare(
-            "stale_after_s", settings["stale_after_s"], "seconds without diagnostics before a node is stale"
+            "stale_after_s",
+            settings["stale_after_s"],
+            "seconds without diagnostics before a node is shown stale",
+            floating_point_range=[FloatingPointRange(from_value=1.0, to_value=600.0)],
         )
         self._service_timeout_s = self._declare(
-            "service_timeout_s", settings["service_timeout_s"], "seconds a staff action waits for its service"
+            "service_timeout_s",
+            settings["service_timeout_s"],
+            "seconds a staff action waits for its ROS service",
+            floating_point_range=[FloatingPointRange(from_value=0.1, to_value=60.0)],
         )
         services_file = self._declare("services_file", settings["services_file"], "services catalogue")
         procedures_file = self._declare("procedures_file", settings["procedures_file"], "procedures list")
@@ -132,8 +143,8 @@ class ScreenNode(Node):
 
     # -- configuration -------------------------------------------------------------------
 
-    def _declare(self, name: str, default: object, description: str) -> object:
-        descriptor = ParameterDescriptor(description=description, read_only=True)
+    def _declare(self, name: str, default: object, description: str, **limits: object) -> object:
+        descriptor = ParameterDescriptor(description=description, read_only=True, **limits)
         return self.declare_parameter(name, default, descriptor).value
 
     def _resolve(self, file_name: str) -> Path:

@@ -159,6 +159,28 @@ def test_staff_actions_call_ros_services(wired):
     assert http.post("/api/staff/actions/reprint", headers={"Authorization": "Bearer no"}).status_code == 401
 
 
+def test_a_service_that_never_answers_times_out(wired):
+    _, robot, http = wired
+    release = threading.Event()
+
+    def stuck(_request, response):
+        release.wait(5.0)
+        return response
+
+    robot.create_service(Trigger, "/dispenser/refill", stuck)
+    try:
+        wait_until(
+            lambda: (
+                http.post("/api/staff/actions/refill_dispenser", headers=AUTH).json()["error_code"]
+                == "TIMEOUT"
+            ),
+            10.0,
+            message="timeout after service_timeout_s",
+        )
+    finally:
+        release.set()
+
+
 def test_screen_reports_its_own_health(wired):
     screen, _, http = wired
     wait_until(
