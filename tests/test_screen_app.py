@@ -14,7 +14,7 @@ from datetime import date
 import httpx
 import pytest
 
-from service_desk_robot.robot.screen import ScreenServerError
+from service_desk_robot.robot.screen import ScreenConfigError, ScreenServerError
 from service_desk_robot.robot.screen.app import ActionResult, create_app
 from service_desk_robot.robot.screen.config import Choice, ScreenCatalog
 from service_desk_robot.robot.screen.intents import ScreenUtterance
@@ -278,3 +278,10 @@ def test_server_reports_a_taken_port(state, ports):
         port = taken.getsockname()[1]
         with pytest.raises(ScreenServerError, match="failed to start"):
             ScreenServer(make_app(state, ports), port=port).start(timeout_s=5.0)
+
+
+def test_a_default_language_without_labels_is_refused(state, ports):
+    with pytest.raises(ScreenConfigError, match="fr"):
+        create_app(
+            state=state, ports=ports, labels=LABELS, catalog=CATALOG, staff_token=TOKEN, default_language="fr"
+        )

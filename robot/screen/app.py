@@ -34,7 +34,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from service_desk_robot.robot.screen import InvalidIntentError
+from service_desk_robot.robot.screen import InvalidIntentError, ScreenConfigError
 from service_desk_robot.robot.screen.config import ScreenCatalog
 from service_desk_robot.robot.screen.intents import ScreenUtterance, parse_visitor_intent, utterances_for
 from service_desk_robot.robot.screen.state import ScreenState
@@ -144,6 +144,8 @@ def create_app(
     default_language: str = "vi",
 ) -> Starlette:
     """Build the application; `staff_token` empty closes the staff console."""
+    if default_language not in labels:
+        raise ScreenConfigError(f"default language {default_language!r} has no labels ({sorted(labels)})")
     broadcaster = Broadcaster(state)
     intents_catalog = catalog.intents_catalog()
     config_payload = {"labels": labels, "catalog": catalog.as_json(), "default_language": default_language}
