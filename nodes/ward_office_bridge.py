@@ -39,6 +39,7 @@ from service_desk_robot.robot.ward_office.breaker import OPEN, CircuitBreaker
 from service_desk_robot.robot.ward_office.client import RetryPolicy, Timeouts, WardOfficeClient
 from service_desk_robot.robot.ward_office.errors import (
     SERVER_UNREACHABLE,
+    CircuitOpenError,
     OutboxError,
     ServerUnavailableError,
     WardOfficeError,
@@ -51,6 +52,7 @@ CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / f"{NODE_NAME}.
 TOKEN_ENV = "SERVICE_DESK_WARD_OFFICE_TOKEN"
 # Booking and receipt codes as printed and typed: letters, digits, dashes.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,40}")
+LANGUAGE_PATTERN = re.compile(r"[a-z]{2}(-[A-Za-z]{2,4})?")  # "vi", "en", "en-US"
 FEEDBACK = "feedback"
 OUTBOX_KEEP_S = 7 * 24 * 3600.0
 SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
@@ -154,21 +156,16 @@ class WardOfficeBridge(Node):
 
         self._state_pub = self.create_publisher(QueueState, "/queue/state", qos.latched_state())
         group = ReentrantCallbackGroup()
-        self.create_service(
-            IssueTicket, "/ward_office/issue_ticket", self._guard(self._issue_ticket), callback_group=group
-        )
-        self.create_service(
-            CheckInBooking, "/ward_office/check_in", self._guard(self._check_in), callback_group=group
-        )
-        self.create_service(
-            ApplicationStatus,
-            "/ward_office/application_status",
-            self._guard(self._application),
-            callback_group=group,
-        )
-        self.create_service(
-            SubmitFeedback, "/ward_office/feedback", self._guard(self._feedback), callback_group=group
-        )
+        for srv_type, name, handler in (
+            (IssueTicket, "/ward_office/issue_ticket", self._issue_ticket),
+            (CheckInBooking, "/ward_office/check_in", self._check_in),
+            (ApplicationStatus, "/ward_office/application_status", self._application),
+            (SubmitFeedback, "/ward_office/feedback", self._feedback),
+        ):
+            # Deeper request queue than the default 10: bursts (several screens) wait, not drop.
+            self.create_service(
+                srv_type, name, self._guard(handler), qos_profile=SERVICE_QOS, callback_group=group
+            )
         self.diagnostics = Diagnostics(self, hardware_id=self.server_url)
         self.diagnostics.add("server link", self._link_health)
         self.diagnostics.add("feedback outbox", self._outbox_health)
@@ -223,10 +220,14 @@ class WardOfficeBridge(Node):
 
     def _set_unreachable(self, error: WardOfficeError) -> None:
         with self._lock:
-            # Log transitions only: while the breaker is open every poll fails the same way.
-            if self._reachable or self._last_error_type is not type(error):
+            # Log transitions only: while the breaker is open, polls fail at once (CircuitOpenError)
+            # between trial calls; a new kind of real failure is worth a line.
+            new_kind = not isinstance(error, CircuitOpenError) and self._last_error_type is not type(error)
+            if self._reachable or new_kind:
                 self.get_logger().warning(f"ward office server unreachable: {error}")
-            self._reachable, self._last_error, self._last_error_type = False, str(error), type(error)
+            if not isinstance(error, CircuitOpenError):
+                self._last_error_type = type(error)
+            self._reachable, self._last_error = False, str(error)
 
     def _publish_state(self) -> None:
         msg = QueueState()
@@ -341,6 +342,9 @@ class WardOfficeBridge(Node):
             return self._fail(
                 response, "COMMENT_TOO_LONG", f"comment longer than {self._max_comment_chars} characters"
             )
+        language = request.language or "vi"
+        if not LANGUAGE_PATTERN.fullmatch(language):
+            return self._fail(response, "INVALID_LANGUAGE", f"not a language code: {request.language!r}")
         if request.service_code and self._unknown_service(request.service_code):
             return self._fail(response, "UNKNOWN_SERVICE", f"unknown service {request.service_code!r}")
         if self.outbox is None:
@@ -349,7 +353,7 @@ class WardOfficeBridge(Node):
             "rating": int(request.rating),
             "comment": request.comment,
             "service_code": request.service_code,
-            "language": request.language or "vi",
+            "language": language,
         }
         item = self.outbox.put(FEEDBACK, payload, request.idempotency_key or f"robot-feedback-{uuid.uuid4()}")
         self._wake_delivery.set()
@@ -393,11 +397,12 @@ class WardOfficeBridge(Node):
                 return
             try:
                 report = self._delivery.deliver_pending()
-            except OutboxError as error:
-                self.get_logger().error(f"feedback outbox failed: {error}")
+            except Exception as error:  # noqa: BLE001 - disk or bug: report, retry later, keep running
+                self.get_logger().error(f"feedback delivery failed: {error!r}")
                 self._outbox_error = str(error)
                 wait_s = self._outbox_retry_s
                 continue
+            self._outbox_error = ""
             if report.delivered:
                 with self._delivered:
                     self._delivered.notify_all()
@@ -440,6 +445,8 @@ class WardOfficeBridge(Node):
             "oldest_pending_s": f"{counts.oldest_pending_age_s:.0f}",
             "path": str(self.outbox.path),
         }
+        if self._outbox_error:
+            return Health.error(f"outbox failing: {self._outbox_error}", **values)
         if counts.pending and counts.oldest_pending_age_s > self._outbox_warn_age_s:
             return Health.warn(f"{counts.pending} feedback item(s) waiting for the server", **values)
         return Health.ok(f"{counts.pending} pending", **values)

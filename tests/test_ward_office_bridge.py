@@ -172,6 +172,8 @@ def test_bridge_serves_queue_tickets_check_in_status_and_feedback(rig):
     sent = rig.visitor.call("feedback", SubmitFeedback.Request(rating=5, comment="Tốt", language="vi"))
     bad = rig.visitor.call("feedback", SubmitFeedback.Request(rating=0))
     nowhere = rig.visitor.call("feedback", SubmitFeedback.Request(rating=3, service_code="passports"))
+    babel = rig.visitor.call("feedback", SubmitFeedback.Request(rating=3, language="klingon-xx"))
+    assert babel.error_code == "INVALID_LANGUAGE"
     assert (sent.success, sent.queued) == (True, False)
     assert (bad.success, bad.error_code) == (False, "INVALID_RATING")
     assert (nowhere.success, nowhere.error_code) == (False, "UNKNOWN_SERVICE")
@@ -229,3 +231,22 @@ def test_faulty_answers_mean_unreachable_until_they_stop(rig, mode, extra):
     rig.fault("none")
     wait_until(rig.reachable, timeout_s=15, message="recovery without help")
     wait_until(lambda: rig.visitor.timed_ticket()[0].success, timeout_s=5, message="tickets again")
+
+
+def test_unusable_outbox_refuses_feedback_but_the_node_keeps_serving(ros_spin, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with ServerThread(load_config(), tmp_path / "office.sqlite3", free_tcp_port()) as server:
+        bridge = WardOfficeBridge(
+            parameter_overrides=[
+                Parameter("server_url", value=server.url),
+                Parameter("poll_rate_hz", value=10.0),
+                Parameter("outbox_dir", value=str(blocker / "outbox")),
+            ]
+        )
+        visitor = Visitor()
+        ros_spin(bridge, visitor)
+        refused = visitor.call("feedback", SubmitFeedback.Request(rating=5))
+        ticket, _ = visitor.timed_ticket()
+    assert (refused.success, refused.error_code) == (False, "OUTBOX_FAILED")
+    assert ticket.success
