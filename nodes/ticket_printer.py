@@ -133,11 +133,17 @@ class TicketPrinterNode(Node):
 
     def _publish_state(self, state: PrinterState) -> None:
         previous, self._last_state = getattr(self, "_last_state", None), state
-        if previous is None or (previous.online, previous.paper) != (state.online, state.paper):
+
+        def headline(s: PrinterState) -> tuple[object, ...]:
+            return (s.online, s.paper, "" if s.online else s.last_error)
+
+        if previous is None or headline(previous) != headline(state):
             # State transitions at INFO, through the node logger (the core logs to `logging`).
             detail = f" ({state.last_error})" if state.last_error else ""
-            online = "online" if state.online else "offline"
-            self.get_logger().info(f"printer {online}, paper {state.paper.name}{detail}")
+            if state.online:
+                self.get_logger().info(f"printer online, paper {state.paper.name}{detail}")
+            else:
+                self.get_logger().warning(f"printer offline{detail}")
         msg = PrinterStatus()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.online = state.online

@@ -119,7 +119,6 @@ class TicketPrinter:
         self._backoff_s = settings.reconnect_initial_s
         self._next_connect_at = 0.0  # time.monotonic() of the next reconnection attempt
         self._thread = threading.Thread(target=self._run, name="ticket-printer", daemon=True)
-        self._stopping = False
         with self._lock:
             self._refresh_pending()
 
@@ -268,7 +267,7 @@ class TicketPrinter:
                 # Cannot be rendered or encoded: it would block every later ticket, so drop it.
                 log.error(f"ticket {ticket.number} dropped: {error}")
                 with self._lock:
-                    self._spool.mark_printed(ticket.key)
+                    self._spool.discard(ticket.key)
                     self._refresh_pending()
                 self._set(last_error=str(error))
                 self._resolve(

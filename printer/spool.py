@@ -75,6 +75,11 @@ class TicketSpool:
                 self._printed_set.discard(self._printed.pop(0))
         self._save()
 
+    def discard(self, key: str) -> None:
+        """Forget a pending ticket that can never print (it is not recorded as printed)."""
+        if self._pending.pop(key, None) is not None:
+            self._save()
+
     def is_printed(self, key: str) -> bool:
         return key in self._printed_set
 

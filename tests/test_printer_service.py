@@ -355,3 +355,26 @@ def test_incomplete_backend_config_is_refused(fields):
 
     with pytest.raises(PrinterConfigError):
         BackendConfig(**fields)
+
+
+def test_a_ticket_that_cannot_be_encoded_is_reported_and_does_not_block_the_queue(config, fake):
+    """GIVEN a profile narrower than the paper setting (python-escpos refuses the image)
+    THEN the reply is PRINTER_ERROR, the ticket is not kept, and nothing was sent."""
+    profile = make_profile("default", 200)
+    printer = TicketPrinter(
+        config,
+        PrinterConnection(BackendConfig(port=fake.port), profile),
+        TicketSpool(None),
+        profile,
+        SETTINGS,
+    )
+    printer.start()
+    try:
+        ticket = TicketData(number="F001", service_code="civil_status", issued_at="2026-11-26T08:15:00")
+        outcome = printer.submit(ticket).result(10)
+        assert outcome.error_code == "PRINTER_ERROR"
+        assert not outcome.kept_for_reprint
+        assert printer.state().pending_numbers == ()
+        assert fake.jobs() == []
+    finally:
+        printer.stop()
