@@ -235,6 +235,15 @@ class AsrNode(Node):
     def dropped_while_speaking(self) -> int:
         return self._gate.closed_count
 
+    @property
+    def refused_chunks(self) -> int:
+        return self._refused_chunks
+
+    @property
+    def deaf(self) -> bool:
+        """True while the robot speaks and for the tail after: audio is being dropped."""
+        return not self._gate.is_open()
+
     # --- diagnostics ------------------------------------------------------------------
 
     def _models_health(self) -> Health:

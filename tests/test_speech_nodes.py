@@ -23,7 +23,7 @@ from service_desk_interfaces.msg import Utterance
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.asr import AsrNode
 from service_desk_robot.nodes.tts import TtsNode
-from service_desk_robot.speech.audio import read_wav
+from service_desk_robot.speech.audio import read_wav, write_wav
 
 pytestmark = pytest.mark.ros
 TIME_SCALE = 0.3
@@ -210,13 +210,13 @@ def test_asr_publishes_partials_and_a_final_from_streamed_audio(asr, ko_speech):
 def test_asr_is_deaf_while_the_robot_speaks(asr, ko_speech):
     node, probe = asr
     probe.speaking_pub.publish(Bool(data=True))
-    wait_until(lambda: node._gate.speaking, message="asr saw speaking")
+    wait_until(lambda: node.deaf, message="asr saw speaking")
     chunks = len(sh.chunks(ko_speech))
     probe.stream(ko_speech)
     wait_until(lambda: node.dropped_while_speaking >= chunks, message="every chunk dropped")
     assert probe.finals() == []
     probe.speaking_pub.publish(Bool(data=False))
-    wait_until(lambda: node._gate.is_open(), message="tail over")
+    wait_until(lambda: not node.deaf, message="tail over")
     probe.stream(ko_speech)
     wait_until(probe.finals, message="heard again after speaking")
     assert node.dropped_while_speaking == chunks
@@ -225,8 +225,26 @@ def test_asr_is_deaf_while_the_robot_speaks(asr, ko_speech):
 def test_asr_refuses_audio_at_the_wrong_rate(asr):
     node, probe = asr
     probe.stream(sh.tone(0.3, rate=8000), rate=8000)
-    wait_until(lambda: node._refused_chunks == 3, message="chunks refused")
+    wait_until(lambda: node.refused_chunks == 3, message="chunks refused")
     assert probe.finals() == []
+
+
+def test_asr_hears_a_wav_file_source(ros_spin, tmp_path, ko_speech):
+    write_wav(tmp_path / "visitor.wav", ko_speech, sh.RATE)
+    node = AsrNode(
+        parameter_overrides=[
+            Parameter("source", value="wav"),
+            Parameter("wav_path", value=str(tmp_path / "visitor.wav")),
+            Parameter("languages", value=["vi"]),
+            Parameter("model_path_vi", value=str(sh.KO_MODEL)),
+            Parameter("grammar_vi", value=sh.KO_PHRASES),
+        ]
+    )
+    probe = Probe()
+    ros_spin(node, probe)
+    [final] = wait_until(probe.finals, timeout_s=30, message="a final from the WAV file")
+    assert final.text == "안녕하세요 감사합니다"
+    wait_until(lambda: node.state == "source ended", message="the file played to its end")
 
 
 def test_asr_without_a_model_reports_an_error_and_keeps_running(ros_spin, tmp_path):
