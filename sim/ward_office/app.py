@@ -18,9 +18,10 @@ import datetime as dt
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Request, Response
@@ -109,20 +110,29 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 @dataclass
 class FaultSwitch:
-    """What the server pretends to suffer, until a monotonic deadline."""
+    """What the server pretends to suffer, until a monotonic deadline.
+
+    Set over HTTP (POST /admin/fault) or directly by an in-process simulation from any
+    thread; the lock keeps mode, deadline and delay consistent with each other.
+    """
 
     mode: str = "none"
     until: float = 0.0
     delay_s: float = 0.0
     monotonic: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def set(self, mode: str, duration_s: float, delay_s: float) -> None:
-        self.mode, self.until, self.delay_s = mode, self.monotonic() + duration_s, delay_s
+    def set(self, mode: str, duration_s: float, delay_s: float = 0.0) -> None:
+        if mode not in FAULT_MODES:
+            raise ValueError(f"fault mode must be one of {FAULT_MODES}")
+        with self._lock:
+            self.mode, self.until, self.delay_s = mode, self.monotonic() + duration_s, delay_s
 
     def active(self) -> str:
-        if self.mode != "none" and self.monotonic() >= self.until:
-            self.mode = "none"
-        return self.mode
+        with self._lock:
+            if self.mode != "none" and self.monotonic() >= self.until:
+                self.mode = "none"
+            return self.mode
 
     def remaining_s(self) -> float:
         return max(0.0, self.until - self.monotonic()) if self.active() != "none" else 0.0
@@ -183,7 +193,12 @@ class GuardMiddleware:
                 await asyncio.sleep(self.faults.delay_s)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        if declared is not None and not declared.isdigit():
+            await _send_raw(
+                send, 400, _error_body("BAD_REQUEST", "invalid Content-Length"), "application/json"
+            )
+            return
+        if declared is not None and int(declared) > self.max_body_bytes:
             await _send_raw(send, 413, self._too_large(), "application/json")
             return
         if scope["method"] in ("POST", "PUT", "PATCH") and declared is None:
