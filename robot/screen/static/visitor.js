@@ -18,7 +18,13 @@
     ASKING_RATING: "feedback",
   };
 
+  let lastTap = { key: "", at: 0 };
+
   async function send(intent, argument = "") {
+    // A shaky double tap must not ask twice (two bottles, two numbers).
+    const key = `${intent}|${argument}`;
+    if (key === lastTap.key && Date.now() - lastTap.at < 1000) return false;
+    lastTap = { key, at: Date.now() };
     try {
       const response = await fetch("/api/visitor/intent", {
         method: "POST",
