@@ -43,7 +43,9 @@ class Probe(Node):
         self.say = ActionClient(self, Say, "/speech/say")
         self.audio = self.create_publisher(Int16MultiArray, "/speech/audio_in", qos.events(200))
         self.speaking_pub = self.create_publisher(Bool, "/speech/speaking", qos.latched_state())
-        self.create_subscription(Bool, "/speech/speaking", self._on_speaking, qos.latched_state())
+        history = qos.latched_state()
+        history.depth = 50  # keep every transition, even quick ones (a pre-emption)
+        self.create_subscription(Bool, "/speech/speaking", self._on_speaking, history)
         self.create_subscription(Utterance, "/speech/heard", self._on_heard, qos.events())
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
 
