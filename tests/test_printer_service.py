@@ -6,6 +6,7 @@ poll and backoff periods; waits are conditions with deadlines, never sleeps.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from datetime import datetime
@@ -376,5 +377,40 @@ def test_a_ticket_that_cannot_be_encoded_is_reported_and_does_not_block_the_queu
         assert not outcome.kept_for_reprint
         assert printer.state().pending_numbers == ()
         assert fake.jobs() == []
+    finally:
+        printer.stop()
+
+
+def test_reconnection_attempts_back_off_while_the_printer_is_off(config, fake):
+    """GIVEN a printer that is off THEN attempts are spaced 0.05, 0.1, 0.2, 0.2 s apart (doubling,
+    capped), not hammered every poll; and the first attempt after power-on succeeds."""
+    import time
+
+    attempts: list[float] = []
+
+    class CountingConnection(PrinterConnection):
+        def connect(self) -> None:
+            if not self.connected:
+                attempts.append(time.monotonic())
+            super().connect()
+
+    fake.set_offline()
+    profile = make_profile("default", 576)
+    settings = PrinterSettings(poll_interval_s=0.01, reconnect_initial_s=0.05, reconnect_max_s=0.2)
+    printer = TicketPrinter(
+        config,
+        CountingConnection(BackendConfig(port=fake.port), profile),
+        TicketSpool(None),
+        profile,
+        settings,
+    )
+    printer.start()
+    try:
+        wait_until(lambda: len(attempts) >= 5, message="five attempts")
+        gaps = [b - a for a, b in itertools.pairwise(attempts[:5])]
+        for gap, expected in zip(gaps, (0.05, 0.1, 0.2, 0.2), strict=True):
+            assert gap >= expected * 0.9
+        fake.set_online()
+        wait_until(lambda: printer.state().online, message="back online")
     finally:
         printer.stop()

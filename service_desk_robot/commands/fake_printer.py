@@ -18,7 +18,20 @@ from pathlib import Path
 HELP = "run a fake TCP ESC/POS ticket printer (saves jobs as bytes + PNG; paper faults on a control port)"
 
 
+CONTROL_COMMANDS = """control commands (text lines over TCP to --control-port; reply "ok ..." or "error ..."):
+  paper ok|low|out        paper sensor state (DLE EOT 4 answers 0x12 / 0x1e / 0x7e)
+  offline | online        power off (connections dropped, refused) / on
+  reboot [SECONDS]        offline for SECONDS (default 0.5), then online
+  drop BYTES [SECONDS]    reboot mid-job after BYTES more bytes received
+  runout ROWS             paper runs out after ROWS more printed raster rows
+  silent on|off           stop / resume answering status queries
+  status | jobs           JSON state / JSON list of saved jobs
+"""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = CONTROL_COMMANDS
     parser.add_argument("--port", type=int, default=9100, help="printer TCP port on 127.0.0.1 (default 9100)")
     parser.add_argument(
         "--control-port",
