@@ -109,10 +109,11 @@ class TicketPrinterNode(Node):
         profile = make_profile(profile_name, settings.width_dots)
         self._hardware_id = backend.hardware_id
         self._status_pub = self.create_publisher(PrinterStatus, "/printer/status", latched_state())
+        self._spool = TicketSpool(Path(spool_path).expanduser() if spool_path else None)
         self._printer = TicketPrinter(
             ticket_config,
             PrinterConnection(backend, profile),
-            TicketSpool(Path(spool_path).expanduser() if spool_path else None),
+            self._spool,
             profile,
             settings,
             on_state=self._publish_state,
@@ -168,6 +169,8 @@ class TicketPrinterNode(Node):
             return Health.error("paper out: load a new roll", **values)
         if state.paper == PaperState.LOW:
             return Health.warn("paper low: have a roll ready", **values)
+        if self._spool.save_error:
+            return Health.warn(f"ticket spool not durable: {self._spool.save_error}", **values)
         if state.pending_numbers:
             return Health.warn(f"{len(state.pending_numbers)} ticket(s) waiting to print", **values)
         return Health.ok("printer ready", **values)

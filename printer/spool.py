@@ -31,6 +31,7 @@ class TicketSpool:
         self._pending: dict[str, TicketData] = {}  # insertion order = print order
         self._printed: list[str] = []
         self._printed_set: set[str] = set()
+        self.save_error = ""  # why the last write failed; "" when the file is current
         if self._path is not None and self._path.exists():
             self._load()
 
@@ -51,14 +52,22 @@ class TicketSpool:
     def _save(self) -> None:
         if self._path is None:
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         data = {"pending": [t.to_dict() for t in self._pending.values()], "printed": self._printed}
         tmp = self._path.with_name(self._path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self._path)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, ensure_ascii=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self._path)
+        except OSError as error:
+            # Printing goes on from memory; only survival across a restart is at risk.
+            if not self.save_error:
+                log.error(f"ticket spool {self._path} cannot be written ({error}); keeping it in memory")
+            self.save_error = str(error)
+        else:
+            self.save_error = ""
 
     def add(self, ticket: TicketData) -> None:
         if ticket.key in self._pending or ticket.key in self._printed_set:

@@ -414,3 +414,15 @@ def test_reconnection_attempts_back_off_while_the_printer_is_off(config, fake):
         wait_until(lambda: printer.state().online, message="back online")
     finally:
         printer.stop()
+
+
+def test_an_unwritable_spool_keeps_printing_from_memory(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the spool folder should be")
+    spool = TicketSpool(blocker / "spool.json")
+    ticket = TicketData(number="G001", service_code="civil_status", issued_at="2026-11-26T08:15:00")
+    spool.add(ticket)
+    assert spool.save_error
+    assert spool.is_pending(ticket.key)
+    spool.mark_printed(ticket.key)
+    assert spool.is_printed(ticket.key)
