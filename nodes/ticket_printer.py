@@ -86,6 +86,7 @@ class TicketPrinterNode(Node):
         )
         profile_name = param("profile", "python-escpos printer profile name")
         paper_mm = param("paper_width_mm", "paper width in mm: 80 or 58")
+        preview_dir = param("preview_dir", "save every ticket image sent here ('' = do not)")
         settings = PrinterSettings(
             width_dots=width_for_paper(paper_mm),
             crop=param("crop_raster", "place raster bands with GS L (smaller jobs)"),
@@ -93,9 +94,7 @@ class TicketPrinterNode(Node):
             reconnect_initial_s=param("reconnect_initial_s", "first reconnection delay, s (doubles)"),
             reconnect_max_s=param("reconnect_max_s", "longest reconnection delay, s"),
             auto_reprint=param("auto_reprint", "print kept tickets as soon as the printer can"),
-            preview_dir=Path(p).expanduser()
-            if (p := param("preview_dir", "save sent images here"))
-            else None,
+            preview_dir=Path(preview_dir).expanduser() if preview_dir else None,
         )
         self._reply_timeout_s = param("reply_timeout_s", "longest wait of a print call for its outcome, s")
         spool_path = param("spool_path", "durable JSON queue of unprinted tickets and printed keys")
@@ -108,6 +107,7 @@ class TicketPrinterNode(Node):
         )
         profile = make_profile(profile_name, settings.width_dots)
         self._hardware_id = backend.hardware_id
+        self._last_state: PrinterState | None = None  # for logging transitions only
         self._status_pub = self.create_publisher(PrinterStatus, "/printer/status", latched_state())
         self._spool = TicketSpool(Path(spool_path).expanduser() if spool_path else None)
         self._printer = TicketPrinter(
@@ -133,7 +133,7 @@ class TicketPrinterNode(Node):
         self._printer.stop()
 
     def _publish_state(self, state: PrinterState) -> None:
-        previous, self._last_state = getattr(self, "_last_state", None), state
+        previous, self._last_state = self._last_state, state
 
         def headline(s: PrinterState) -> tuple[object, ...]:
             return (s.online, s.paper, "" if s.online else s.last_error)

@@ -42,6 +42,7 @@ class _Text:
     text: str
     size: int
     bold: bool = False
+    one_line: bool = False  # shrink to fit instead of wrapping (the big number)
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,6 @@ class _Rule:
 class _Qr:
     url: str
     module_px: int
-
-
-@dataclass(frozen=True)
-class _Gap:
-    height: int
 
 
 def width_for_paper(paper_mm: int) -> int:
@@ -113,7 +109,7 @@ def _blocks(ticket: TicketData, config: TicketConfig, width: int) -> list[object
         _Text(config.office.name(lang), layout.office_font_px, bold=True),
         _Rule(),
         _Text(t("number_label"), layout.label_font_px),
-        _Text(ticket.number, layout.number_font_px, bold=True),
+        _Text(ticket.number, layout.number_font_px, bold=True, one_line=True),
     ]
     if ticket.priority:
         blocks.append(_Text(t("priority"), layout.service_font_px, bold=True))
@@ -167,12 +163,12 @@ def render_ticket(ticket: TicketData, config: TicketConfig, width_dots: int) -> 
             size = block.size
             path = config.font_bold if block.bold else config.font_regular
             font = _font(path, size)
-            if block.size == layout.number_font_px:
-                # The big number is one line: shrink it until it fits rather than wrap it.
+            if block.one_line:
                 while size > layout.min_font_px and font.getlength(block.text) > inner:
                     size -= 4
                     font = _font(path, size)
-            for line in wrap(block.text, font, inner):
+            lines = wrap(block.text, font, inner)
+            for line in lines:
                 _, top, _, bottom = font.getbbox(line, anchor="ls")
                 ascent, descent = font.getmetrics()
                 # Room for stacked Vietnamese diacritics that rise above the font's ascent.
@@ -182,7 +178,8 @@ def render_ticket(ticket: TicketData, config: TicketConfig, width_dots: int) -> 
                 placed.append(("text", (line, font, above), x, height))
                 placed.append(("gap", None, 0, layout.line_gap_px))
                 drawn_lines.append(line)
-            placed[-1] = ("gap", None, 0, layout.block_gap_px)
+            if lines:
+                placed[-1] = ("gap", None, 0, layout.block_gap_px)
         elif isinstance(block, _Qr):
             url = block.url
             qr = _qr_array(block.url, block.module_px)
