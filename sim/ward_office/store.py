@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     finished_at TEXT,
     UNIQUE (day, letter, seq)
 );
-CREATE INDEX IF NOT EXISTS tickets_queue ON tickets (day, service_code, status, priority, id);
+CREATE INDEX IF NOT EXISTS tickets_waiting ON tickets (day, service_code, status, priority, id);
 CREATE INDEX IF NOT EXISTS tickets_person ON tickets (day, citizen_id);
 CREATE TABLE IF NOT EXISTS bookings (
     code TEXT PRIMARY KEY,
