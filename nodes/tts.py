@@ -42,7 +42,10 @@ class TtsNode(Node):
         output = params.get("output", "audio (aplay) or folder (simulator: WAVs written, played in time)")
         device = params.get("device", "ALSA device for aplay -D; empty: the default device")
         folder = params.get("output_folder", "where output 'folder' writes the WAVs it plays")
-        time_scale = params.get("time_scale", "output 'folder': playing lasts duration x time_scale")
+        time_scale = params.get(
+            "time_scale",
+            "output 'folder': simulated time runs this many times faster (playing lasts duration / time_scale)",
+        )
         volume = params.get("volume", "speech volume 0..1")
         voices = {
             lang: Voice(

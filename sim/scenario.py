@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from service_desk_robot.sim.lobby.faces import FACES
+
 ACT_KINDS = ("say", "ticket", "dispense", "error")
 FAULTS = (
     "printer_paper_out",
@@ -167,6 +169,9 @@ def parse_scenario(data: Any, source: Path | None = None) -> Scenario:
         if visitor_id in seen:
             raise ScenarioError(f"{spot}: duplicate visitor id '{visitor_id}'")
         seen.add(visitor_id)
+        face = str(_require(raw, "face", spot))
+        if face not in FACES:
+            raise ScenarioError(f"{spot}: unknown face '{face}' (the lobby has: {', '.join(sorted(FACES))})")
         path = tuple((float(x), float(y)) for x, y in _require(raw, "path", spot))
         if len(path) < 2:
             raise ScenarioError(f"{spot}: a path needs at least two points")
@@ -174,7 +179,7 @@ def parse_scenario(data: Any, source: Path | None = None) -> Scenario:
             Visitor(
                 id=visitor_id,
                 arrive_at_s=float(_require(raw, "arrive_at_s", spot)),
-                face=str(_require(raw, "face", spot)),
+                face=face,
                 path=path,
                 says=tuple(str(line) for line in raw.get("says") or ()),
                 language=str(raw.get("language", "vi")),

@@ -3,8 +3,9 @@
 - `AplaySink` plays through ALSA's `aplay` (alsa-utils); with no sound card aplay fails
   at once and `wait()` raises PlaybackError saying so.
 - `FolderSink` is the simulator's speaker: it copies each WAV into a folder and "plays"
-  it in real time (its duration times `time_scale`), so speaking lasts as long as the
-  audio would.
+  it in simulated real time (its duration divided by `time_scale`, the factor by which
+  simulated time runs faster than the wall clock, as everywhere in the simulator), so
+  speaking lasts as long as the audio would.
 
 `start(wav)` returns a `Playback`; `wait(timeout_s)` returns True once playback has
 ended (raising PlaybackError if it failed); `stop()` cuts it short. One Playback is used
@@ -126,7 +127,7 @@ class FolderSink(AudioSink):
             target = self.folder / f"{self._count:05d}-{wav.path.stem}.wav"
         shutil.copyfile(wav.path, target)
         self.written.append(target)
-        return _TimedPlayback(wav.duration_s * self.time_scale, self._clock)
+        return _TimedPlayback(wav.duration_s / self.time_scale, self._clock)
 
 
 def create_sink(output: str, *, device: str = "", folder: str = "", time_scale: float = 1.0) -> AudioSink:

@@ -12,7 +12,7 @@ SCENARIO = parse_scenario(
             {
                 "id": "v1",
                 "arrive_at_s": 0,
-                "face": "a",
+                "face": "astronaut",
                 "path": [[5, 0], [1, 0]],
                 "says": ["số khai sinh"],
                 "on_arrival": ["printer_paper_out"],
@@ -21,7 +21,7 @@ SCENARIO = parse_scenario(
             {
                 "id": "p1",
                 "arrive_at_s": 1,
-                "face": "b",
+                "face": "hopper",
                 "path": [[7, -4], [7, 4]],
                 "expect": [{"greeted": False}],
             },

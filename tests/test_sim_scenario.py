@@ -33,6 +33,7 @@ def test_the_shipped_morning_scenario_covers_every_capability_and_three_faults(r
     [
         (lambda d: d["visitors"][0].pop("face"), "visitors[0]: missing 'face'"),
         (lambda d: d["visitors"][0].update(path=[[1, 0]]), "at least two points"),
+        (lambda d: d["visitors"][0].update(face="mona_lisa"), "unknown face 'mona_lisa'"),
         (
             lambda d: d["visitors"][0].update(on_arrival=["printer_on_fire"]),
             "unknown fault 'printer_on_fire'",
