@@ -11,8 +11,11 @@ DEFAULT_DB = Path(tempfile.gettempdir()) / "service-desk-robot" / "ward-office.s
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from service_desk_robot.sim.ward_office.config import DEFAULT_SERVER_CONFIG, DEFAULT_SERVICES
-    from service_desk_robot.sim.ward_office.runner import DEFAULT_PORT
+    from service_desk_robot.sim.ward_office.config import (
+        DEFAULT_PORT,
+        DEFAULT_SERVER_CONFIG,
+        DEFAULT_SERVICES,
+    )
 
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")

@@ -20,6 +20,7 @@ REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 DEFAULT_SERVICES = REPO_CONFIG / "services.yaml"
 DEFAULT_SERVER_CONFIG = REPO_CONFIG / "ward_office_server.yaml"
 
+DEFAULT_PORT = 8765  # the simulator's port unless told otherwise (config/ward_office_bridge.yaml agrees)
 ROLES = ("robot", "counter", "admin")
 APPLICATION_STATUSES = ("RECEIVED", "PROCESSING", "READY", "RETURNED")
 

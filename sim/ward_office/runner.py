@@ -18,8 +18,6 @@ from service_desk_robot.sim.ward_office.app import FaultSwitch, create_app
 from service_desk_robot.sim.ward_office.config import ServerConfig
 from service_desk_robot.sim.ward_office.store import Clock, WardOfficeStore
 
-DEFAULT_PORT = 8765
-
 
 def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
