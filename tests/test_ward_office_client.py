@@ -154,6 +154,21 @@ def test_post_without_key_is_retried_when_nothing_was_sent():
     assert len(handler.requests) == 2
 
 
+def test_post_without_key_is_retried_after_a_connect_timeout():
+    handler = Recorder(httpx.ConnectTimeout("no syn-ack"), ok(TICKET, 201))
+    client, _ = make_client(handler)
+    assert client.issue_ticket("certification").number == "B007"
+    assert len(handler.requests) == 2
+
+
+def test_permanent_server_errors_are_not_retried():
+    handler = Recorder(ok({}, 501))
+    client, _ = make_client(handler)
+    with pytest.raises(ServerFaultError):
+        client.queue()
+    assert len(handler.requests) == 1
+
+
 def test_post_with_key_is_retried_after_a_server_error():
     handler = Recorder(ok({}, 500), ok(TICKET, 201))
     client, _ = make_client(handler)

@@ -187,10 +187,13 @@ class WardOfficeClient:
             try:
                 response, data = self._send(method, path, json, headers)
             except ServerUnavailableError as error:
-                nothing_sent = isinstance(error, ConnectFailedError) and isinstance(
-                    error.__cause__, httpx.ConnectError
+                # No connection (or none free in the pool): the request never left.
+                nothing_sent = isinstance(
+                    error.__cause__, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
                 )
-                if attempt < self.retry.attempts and (idempotent or nothing_sent):
+                # A 501 or 505 will not change on a retry; 500/502/503/504 may.
+                transient = not isinstance(error, ServerFaultError) or error.status in RETRYABLE_STATUSES
+                if attempt < self.retry.attempts and transient and (idempotent or nothing_sent):
                     log.debug("%s %s failed (%s); retry %d", method, path, error, attempt)
                     self._sleep(self.retry.delay_s(attempt))
                     continue
