@@ -227,6 +227,10 @@ def test_counter_calls_priority_first_then_order_of_registration(office):
         called = [counter.post("/counters/1/call-next").json()["ticket"] for _ in range(5)]
     assert [t and t["number"] for t in called] == ["A003", "A001", "A002", "A004", None]
     assert called[0]["priority"] is True
+    with office.client() as robot, office.client(COUNTER) as counter:
+        etag = robot.get("/queue").headers["ETag"]
+        assert counter.post("/counters/1/call-next").json()["ticket"] is None  # idle, nothing changes
+        assert robot.get("/queue", headers={"If-None-Match": etag}).status_code == 304
 
 
 def test_live_queue_shows_serving_waiting_and_has_an_etag(office):

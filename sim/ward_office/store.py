@@ -479,7 +479,8 @@ class WardOfficeStore:
                     "UPDATE tickets SET status = ?, counter = ?, called_at = ? WHERE id = ?",
                     (SERVING, counter, self.now().isoformat(timespec="milliseconds"), row["id"]),
                 )
-        self._changed()
+        if current is not None or row is not None:
+            self._changed()  # an idle counter on an empty queue leaves the ETag alone
         return None if row is None else self.ticket(row["id"])
 
     def finish_current(self, counter: str, status: str) -> dict[str, Any]:
