@@ -92,6 +92,30 @@ def test_the_cli_prints_a_ready_line_and_ends_cleanly(tmp_path):
         assert stop_process(process) == 0
 
 
+def test_the_cli_reports_a_taken_control_port(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = subprocess.run(
+            [
+                VENV_BIN / "service-desk-robot",
+                "dispenser-emulator",
+                "--link",
+                str(tmp_path / "tty"),
+                "--control-port",
+                str(taken.getsockname()[1]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert "dispenser-emulator:" in result.stderr
+    assert not (tmp_path / "tty").exists()  # nothing left behind
+
+
 def test_the_cli_refuses_a_malformed_stock_option():
     result = subprocess.run(
         [VENV_BIN / "service-desk-robot", "dispenser-emulator", "--stock", "water"],

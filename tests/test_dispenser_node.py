@@ -229,7 +229,7 @@ def test_each_fault_aborts_with_a_stable_code_and_the_node_keeps_serving(rig, cl
 def test_cancel_stops_after_the_current_item(rig, client):
     from action_msgs.msg import GoalStatus
 
-    rig("item_time 0.3")
+    rig("item_time 0.5")
     try:
         feedback: list[int] = []
         handle = client.send("cancel-1", "visitor-cancel", "candy", 2, feedback=feedback)
@@ -246,7 +246,7 @@ def test_cancel_stops_after_the_current_item(rig, client):
 def test_a_second_goal_while_dispensing_is_busy_at_once(rig, client):
     from action_msgs.msg import GoalStatus
 
-    rig("item_time 0.3")
+    rig("item_time 0.5")
     try:
         feedback: list[int] = []
         first = client.send("busy-1", "visitor-busy-1", "candy", 2, feedback=feedback)

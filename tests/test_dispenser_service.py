@@ -72,16 +72,16 @@ def service(emulator, journal):
     service.close()
 
 
-def _on_first_item(action):
-    """An on_progress callback that runs `action` once, when the first item is out."""
-    fired = threading.Event()
+def _after_first_item(emulator: DispenserEmulator, action) -> None:
+    """Run `action` on the board once, right after the first item of the next job, before
+    the host hears of it: the next item sees its effect whatever the host's timing."""
 
-    def on_progress(dispensed: int, count: int) -> None:
-        if not fired.is_set():
-            fired.set()
+    def hook(dispensed: int) -> None:
+        if dispensed == 1:
+            emulator.board.after_item = None
             action()
 
-    return on_progress
+    emulator.board.after_item = hook
 
 
 # --- happy path and exactly-once ----------------------------------------------------------
@@ -131,7 +131,7 @@ def test_bad_requests_are_refused_before_the_board(service, emulator, args, code
 
 
 def test_a_second_dispense_while_one_runs_is_busy(service, emulator):
-    emulator.board.item_time_s = 0.1
+    emulator.board.item_time_s = 0.3
     results = []
     worker = threading.Thread(target=lambda: results.append(service.dispense("r1", "v1", "candy", 2)))
     worker.start()
@@ -169,10 +169,8 @@ def test_a_board_refusal_aborts_and_leaves_the_request_id_usable(service, emulat
     ("inject", "code"), [("jam", "JAM"), ("empty candy", "EMPTY"), ("door open", "DOOR_OPEN")]
 )
 def test_a_fault_mid_dispense_reports_what_came_out(service, emulator, journal, inject, code):
-    emulator.board.item_time_s = 0.1
-    outcome = service.dispense(
-        "r1", "v1", "candy", 2, on_progress=_on_first_item(lambda: emulator.command(inject))
-    )
+    _after_first_item(emulator, lambda: emulator.command(inject))
+    outcome = service.dispense("r1", "v1", "candy", 2)
     assert (outcome.error_code, outcome.dispensed) == (code, 1)
     entry = journal.get("r1")
     assert (entry.state, entry.dispensed, entry.error_code) == (DONE, 1, code)
@@ -182,12 +180,12 @@ def test_a_fault_mid_dispense_reports_what_came_out(service, emulator, journal, 
 
 
 def test_cancel_stops_after_the_current_item(service, emulator):
-    emulator.board.item_time_s = 0.1
+    emulator.board.item_time_s = 0.3  # the host has this long to send CANCEL
     cancel = threading.Event()
-    outcome = service.dispense(
-        "r1", "v1", "candy", 2, on_progress=_on_first_item(cancel.set), cancel_requested=cancel.is_set
-    )
+    _after_first_item(emulator, cancel.set)
+    outcome = service.dispense("r1", "v1", "candy", 2, cancel_requested=cancel.is_set)
     assert (outcome.error_code, outcome.dispensed) == ("CANCELED", 1)
+    assert emulator.board.dispensed_total == [0, 1]
 
 
 # --- line faults --------------------------------------------------------------------------
@@ -227,9 +225,9 @@ def test_noise_and_partial_frames_on_the_line_are_harmless(service, emulator):
 
 
 def test_port_lost_mid_dispense_then_back_resumes_without_a_second_dispense(service, emulator, journal):
-    emulator.board.item_time_s = 0.1
-    outcome = service.dispense("r1", "v1", "candy", 2, on_progress=_on_first_item(emulator.unplug))
-    assert outcome.error_code == "OFFLINE"
+    _after_first_item(emulator, emulator.unplug)
+    outcome = service.dispense("r1", "v1", "candy", 2)
+    assert outcome.error_code == "OFFLINE", outcome
     wait_until(lambda: not service.state.online, message="offline")
     assert service.dispense("r2", "v2", "water", 1).error_code == "OFFLINE"
     emulator.plug()
@@ -257,11 +255,11 @@ def test_a_missing_port_is_offline_and_reported(journal, tmp_path):
 
 
 def test_a_row_left_in_flight_by_a_crash_is_settled_on_reconnect(emulator, journal):
-    emulator.board.item_time_s = 0.1
     first = DispenserService(_config(emulator.port), journal)
     first.start()
     wait_until(lambda: first.state.online)
-    outcome = first.dispense("r1", "v1", "candy", 2, on_progress=_on_first_item(emulator.unplug))
+    _after_first_item(emulator, emulator.unplug)
+    outcome = first.dispense("r1", "v1", "candy", 2)
     assert outcome.error_code == "OFFLINE"
     first.close()  # the node dies; the job runs on
     assert emulator.board.wait_idle(5)

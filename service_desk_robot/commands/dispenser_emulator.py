@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
 
     from service_desk_robot.sim.dispenser_emulator import ControlServer, DispenserEmulator
 
+    # Ctrl-C and SIGTERM end the run the same clean way, wherever they land.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     stock = args.stock or [("water", 20), ("candy", 50)]
 
@@ -58,18 +62,19 @@ def run(args: argparse.Namespace) -> int:
         link=args.link,
         seed=args.seed,
     )
-    emulator.start()
-    control = ControlServer(emulator, port=args.control_port).start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        emulator.start()
+        control = ControlServer(emulator, port=args.control_port).start()
+    except OSError as error:  # link folder not writable, control port taken
+        print(f"dispenser-emulator: {error}", file=sys.stderr)
+        emulator.close()
+        return 1
     emit(
         {"event": "ready", "port": emulator.port, "slave": emulator.slave_path, "control_port": control.port}
     )
     emulator.set_listener(emit)
     try:
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         control.close()
         emulator.close()

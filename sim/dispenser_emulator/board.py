@@ -80,6 +80,9 @@ class Board:
         self._active: _Job | None = None
         self._cancel = threading.Event()
         self._motor: threading.Thread | None = None
+        # Called in the motor thread after each item but the last, before PROGRESS goes
+        # out: a fault injected here hits the next item whatever the host's timing.
+        self.after_item: Callable[[int], None] | None = None
 
     # --- faults and staff actions (control channel) -----------------------------------
 
@@ -256,6 +259,8 @@ class Board:
                     job.done = True
                     self._active = None
                 info = job.info()
+            if not finished and self.after_item is not None:
+                self.after_item(job.dispensed)
             self._reply(job.seq, Command.DONE if finished else Command.PROGRESS, info.pack())
             if finished:
                 _log.info(
