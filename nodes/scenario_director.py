@@ -51,6 +51,7 @@ class DirectorTiming:
     engage_timeout_s: float = 40.0
     response_timeout_s: float = 30.0
     leave_timeout_s: float = 20.0
+    goodbye_timeout_s: float = 3.0
 
 
 class ScenarioDirector(Node):
@@ -118,9 +119,12 @@ class ScenarioDirector(Node):
 
     # --- callbacks: copy into guarded state ------------------------------------------------
     def _on_act(self, msg: DialogueAct) -> None:
+        seen_at = time.monotonic()
+        act = self._to_act(msg, seen_at)
         with self._changed:
-            self._acts.append((time.monotonic(), msg))
+            self._acts.append((seen_at, act))
             self._changed.notify_all()
+        self._log(_describe(act))
 
     def _on_event(self, msg: VisitorEvent) -> None:
         with self._changed:
@@ -190,6 +194,8 @@ class ScenarioDirector(Node):
             is None
         ):
             record.note = "robot never saw the visitor leave"
+        elif record.face_id:
+            self._wait_act(left_since, self._timing.goodbye_timeout_s)  # the goodbye, if any
         self._wait_quiet(left_since)
         self._collect(record)
         self._log(f"{visitor.id} has left")
@@ -230,27 +236,27 @@ class ScenarioDirector(Node):
             self._wait_quiet(spoken)
             self._collect(record)
 
+    def _to_act(self, msg: DialogueAct, seen_at: float) -> Act:
+        return Act(
+            ACT_KIND.get(msg.act, "error"),
+            text=msg.text,
+            language=msg.language,
+            ticket_number=msg.ticket_number,
+            service_code=msg.service_code,
+            people_ahead=msg.people_ahead,
+            printed=msg.printed,
+            item=msg.item,
+            count=msg.count,
+            ok=msg.ok,
+            code=msg.code,
+            at_s=(seen_at - self._started) * self._timing.time_scale,
+        )
+
     def _collect(self, record: VisitorRecord) -> None:
-        """Attribute every act not yet collected to the visitor at the desk, and print it."""
+        """Attribute every act not yet collected to the visitor at the desk."""
         with self._changed:
             fresh, self._collected = self._acts[self._collected :], len(self._acts)
-        for seen_at, msg in fresh:
-            act = Act(
-                ACT_KIND.get(msg.act, "error"),
-                text=msg.text,
-                language=msg.language,
-                ticket_number=msg.ticket_number,
-                service_code=msg.service_code,
-                people_ahead=msg.people_ahead,
-                printed=msg.printed,
-                item=msg.item,
-                count=msg.count,
-                ok=msg.ok,
-                code=msg.code,
-                at_s=(seen_at - self._started) * self._timing.time_scale,
-            )
-            record.acts.append(act)
-            self._log(_describe(act))
+        record.acts.extend(act for _, act in fresh)
 
     # --- waiting on the robot --------------------------------------------------------------
     def _wait_event(
