@@ -4,7 +4,8 @@
   YuNet's OpenMP at one thread), over frames of a visitor walking up (faces of every size),
   as CPU time of the detecting thread and as wall time (with the machine's load: this
   machine is shared); YuNet's CPU figure is also given in frames per second against the
-  target (>= 20 fps on one core);
+  target (>= 20 fps on one core), at full resolution and shrunk to 480 px wide before
+  detection (the node's default: faces that matter stay large);
 - the whole perception step (detect + track + engagement) with YuNet, for the node's budget;
 - latency from the first frame in which a visitor has stopped in front of the robot to the
   ENGAGED event at 15 Hz, for three ways of arriving (walking straight up, walking in from
@@ -61,7 +62,8 @@ def bench_backends(frames: list, rounds: int) -> list[Figure]:
     figures = []
     load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     detail = f"{len(frames) * rounds} frames 640x480, 1 thread, median"
-    for backend, width in (("yunet", 640), ("haar", 640), ("yunet", 320)):
+    # Full resolution, then detection on a shrunk copy: 480 px is config/face_detector.yaml's default.
+    for backend, width in (("yunet", 640), ("yunet", 480), ("yunet", 320), ("haar", 640), ("haar", 480)):
         detector = create_detector(backend, DetectorConfig(max_input_width_px=width, threads=1))
         wall, cpu = _time_ms(detector.detect, frames, rounds)
         name = f"{backend} ms/frame" + ("" if width == 640 else f" (detect at {width} px wide)")
@@ -81,15 +83,18 @@ def bench_backends(frames: list, rounds: int) -> list[Figure]:
                 detail=f"{detail}; p95 {percentile(wall, 0.95):.1f} ms; {load}",
             )
         )
-        if (backend, width) == ("yunet", 640):
+        if backend == "yunet" and width >= 480:
             fps = 1000 / statistics.median(cpu)
-            figures.append(at_least("yunet frames/s on one core (CPU time)", fps, "fps", FPS_TARGET, detail))
-    perception = VisitorPerception(create_detector("yunet"), new_id=sequential_ids())
+            label = "yunet frames/s, one core" + ("" if width == 640 else f" (detect at {width} px wide)")
+            figures.append(at_least(label, fps, "fps", FPS_TARGET, f"{detail} CPU time"))
+    perception = VisitorPerception(
+        create_detector("yunet", DetectorConfig(max_input_width_px=480)), new_id=sequential_ids()
+    )
     clock = iter(range(10**9))
     wall, cpu = _time_ms(lambda f: perception.process(f, next(clock) / RATE_HZ), frames, rounds)
     figures.append(
         Figure(
-            "perception step (yunet + tracking), CPU",
+            "perception step (yunet at 480 + tracking), CPU",
             statistics.median(cpu),
             "ms",
             detail=f"wall median {statistics.median(wall):.1f} ms; node budget 66 ms",
@@ -115,7 +120,8 @@ def bench_engagement_latency() -> list[Figure]:
     figures = []
     worst = 0.0
     for name, (sequence, stopped_at) in _arrivals().items():
-        perception = VisitorPerception(create_detector("yunet"), new_id=sequential_ids())
+        detector = create_detector("yunet", DetectorConfig(max_input_width_px=480))
+        perception = VisitorPerception(detector, new_id=sequential_ids())
         latency_ms, detail = math.nan, "never ENGAGED"
         for stamp_s, frame in synthetic.frames_with_stamps(sequence, RATE_HZ):
             result = perception.process(frame, stamp_s)
