@@ -54,6 +54,8 @@ def ros_spin(rclpy_context: None) -> Iterator[callable]:
 
     yield add
     executor.shutdown(timeout_sec=2)
+    if thread.is_alive():
+        thread.join(timeout=2)
     for node in nodes:
         close = getattr(node, "close", None)
         if callable(close):
