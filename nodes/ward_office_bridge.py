@@ -152,7 +152,7 @@ class WardOfficeBridge(Node):
         self._last_error = "no poll yet"
         self._last_error_type: type[WardOfficeError] | None = None
         self._counts = {"ok": 0, "failed": 0, "unreachable": 0}
-        self._delivered = threading.Condition()  # notified when outbox items are delivered
+        self._delivered = threading.Condition()  # notified after each outbox delivery round
 
         self._state_pub = self.create_publisher(QueueState, "/queue/state", qos.latched_state())
         group = ReentrantCallbackGroup()
@@ -375,8 +375,10 @@ class WardOfficeBridge(Node):
             while True:
                 item = outbox.get(item_id)
                 remaining = deadline - time.monotonic()
-                if (item is not None and item.state == DELIVERED) or remaining <= 0:
-                    return item is not None and item.state == DELIVERED
+                delivered = item is not None and item.state == DELIVERED
+                # Give up early once a delivery round found the server unreachable.
+                if delivered or remaining <= 0 or self.breaker.state == OPEN:
+                    return delivered
                 self._delivered.wait(remaining)
 
     # ---- outbox delivery ------------------------------------------------------------------
@@ -403,9 +405,9 @@ class WardOfficeBridge(Node):
                 wait_s = self._outbox_retry_s
                 continue
             self._outbox_error = ""
+            with self._delivered:
+                self._delivered.notify_all()  # waiting callers: delivered, or no use waiting
             if report.delivered:
-                with self._delivered:
-                    self._delivered.notify_all()
                 self._prune_outbox()
             if report.stopped_by is not None:
                 # Wait at least until the breaker would let a trial call through.

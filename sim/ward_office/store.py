@@ -606,9 +606,6 @@ class WardOfficeStore:
                 self._remember("feedback", idempotency_key, payload, feedback_id)
         return {"id": feedback_id, "idempotency_key": idempotency_key or ""}, created
 
-    def feedback_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
-
     def daily_statistics(self, day: dt.date) -> dict[str, Any]:
         iso = day.isoformat()
         received = self._db.execute("SELECT * FROM applications WHERE received_on = ?", (iso,)).fetchall()
