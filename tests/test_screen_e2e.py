@@ -1,14 +1,17 @@
 """End to end in real headless Chromium: the visitor screen drives the real dialogue node,
 which gets a number from the simulated ward office server (through the ward office
-bridge) and prints it on the fake TCP printer (through the ticket_printer node).
+bridge) and prints it on the fake TCP printer (through the ticket_printer node), and
+hands out water from the dispenser node driving the emulated dispenser board.
 
 Screenshots go to reports/screen/ (e2e-*.png).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,12 +20,14 @@ from pathlib import Path
 import pytest
 import yaml
 from rclpy.parameter import Parameter
-from support import free_tcp_port, wait_until
+from support import VENV_BIN, free_tcp_port, stop_process, wait_until
 
 from service_desk_robot.nodes.dialogue import DialogueNode
+from service_desk_robot.nodes.dispenser import DispenserNode
 from service_desk_robot.nodes.screen import ScreenNode
 from service_desk_robot.nodes.ticket_printer import TicketPrinterNode
 from service_desk_robot.nodes.ward_office_bridge import WardOfficeBridge
+from service_desk_robot.sim.dispenser_emulator import send_control
 from service_desk_robot.sim.fake_printer.server import FakePrinter
 from service_desk_robot.sim.ward_office.config import load_config
 from service_desk_robot.sim.ward_office.runner import ServerThread
@@ -53,6 +58,11 @@ class Robot:
     printer: FakePrinter
     previews: Path
     db: Path
+    board_control_port: int
+
+    def board(self) -> dict:
+        """The emulated dispenser board's own account (stock, items handed out)."""
+        return json.loads(send_control(self.board_control_port, "status").removeprefix("ok "))
 
     def feedback(self) -> list[tuple[int, str]]:
         with sqlite3.connect(self.db) as db:
@@ -95,12 +105,37 @@ def robot(rclpy_context, tmp_path_factory) -> Iterator[Robot]:
             Parameter("preview_dir", value=str(tmp_path / "previews")),
         ]
     )
+    board = subprocess.Popen(
+        [
+            VENV_BIN / "service-desk-robot",
+            "dispenser-emulator",
+            "--link",
+            str(tmp_path / "dispenser-tty"),
+            "--item-time",
+            "0.05",
+            "--stock",
+            "water=10",
+            "--stock",
+            "candy=10",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "emulator.log").open("w"),
+        text=True,
+    )
+    board_control_port = json.loads(board.stdout.readline())["control_port"]
+    dispenser = DispenserNode(
+        parameter_overrides=[
+            Parameter("port", value=str(tmp_path / "dispenser-tty")),
+            Parameter("journal_path", value=str(tmp_path / "dispenser-journal.sqlite3")),
+            Parameter("status_period_s", value=0.3),
+        ]
+    )
     dialogue = DialogueNode()
     port = free_tcp_port()
     screen = ScreenNode(
         parameter_overrides=[Parameter("port", value=port), Parameter("staff_token", value=TOKEN)]
     )
-    nodes = (bridge, ticket_printer, dialogue, screen)
+    nodes = (bridge, ticket_printer, dispenser, dialogue, screen)
     executor = MultiThreadedExecutor(num_threads=4)
     for node in nodes:
         executor.add_node(node)
@@ -108,11 +143,17 @@ def robot(rclpy_context, tmp_path_factory) -> Iterator[Robot]:
     spinner.start()
     try:
         wait_until(
-            lambda: not {"ward office", "printer"} & set(dialogue.missing_peers()),
+            lambda: not {"ward office", "printer", "dispenser"} & set(dialogue.missing_peers()),
             15.0,
-            message="dialogue sees the bridge and the printer",
+            message="dialogue sees the bridge, the printer and the dispenser",
         )
-        yield Robot(f"http://127.0.0.1:{port}", printer, tmp_path / "previews", tmp_path / "office.sqlite3")
+        yield Robot(
+            f"http://127.0.0.1:{port}",
+            printer,
+            tmp_path / "previews",
+            tmp_path / "office.sqlite3",
+            board_control_port,
+        )
     finally:
         executor.shutdown(timeout_sec=2)
         for node in nodes:
@@ -122,6 +163,7 @@ def robot(rclpy_context, tmp_path_factory) -> Iterator[Robot]:
             node.destroy_node()
         printer.stop()
         server.stop()
+        stop_process(board)
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +297,28 @@ def test_application_status_typed_on_the_keypad_is_answered(robot, new_page, sho
     # The demo application HS-2024-000123 is a birth registration, ready today.
     expect(page.locator(".talk")).to_contain_text("Đăng ký khai sinh", timeout=10000)
     page.screenshot(path=str(shots / "e2e-application-status-800x480.png"))
+
+
+def test_water_is_handed_out_and_the_staff_refill_it(robot, new_page, labels, shots, repo):
+    staff = new_page()
+    open_page(staff, robot.url + "/staff", LARGE)
+    staff.fill("#token", TOKEN)
+    staff.click("#sign-in")
+    water = staff.locator("#stock [data-item=water] b")
+    expect(water).to_have_text("10", timeout=10000)
+
+    page = new_page()
+    open_page(page, robot.url + "/", SMALL)
+    page.click("[data-need=water]")
+    wait_until(lambda: robot.board()["dispensed"].get("water") == 1, 15.0, message="one bottle handed out")
+
+    staff.bring_to_front()
+    expect(water).to_have_text("9", timeout=5000)
+    expect(staff.locator("#count-drinks")).to_have_text("1", timeout=5000)
+    staff.click("[data-action=refill_dispenser]")
+    expect(staff.locator("#action-result")).to_have_text(labels["vi"]["staff"]["action_done"], timeout=5000)
+    dispenser = yaml.safe_load((repo / "config/dispenser.yaml").read_text(encoding="utf-8"))
+    params = dispenser["dispenser"]["ros__parameters"]
+    capacity = dict(zip(params["items"], params["capacity"], strict=True))
+    expect(water).to_have_text(str(capacity["water"]), timeout=5000)  # stock back to capacity
+    staff.screenshot(path=str(shots / "e2e-staff-dispenser-1280x800.png"))
