@@ -44,7 +44,7 @@ class TtsNode(Node):
         folder = params.get("output_folder", "where output 'folder' writes the WAVs it plays")
         time_scale = params.get(
             "time_scale",
-            "output 'folder': simulated time runs this many times faster (playing lasts duration / time_scale)",
+            "output 'folder': simulated time runs this many times faster (plays duration / time_scale)",
         )
         volume = params.get("volume", "speech volume 0..1")
         voices = {
