@@ -211,6 +211,7 @@ class DispenserNode(Node):
             "stock": ", ".join(f"{k}={v}" for k, v in state.stock.items()),
             "dispensed": state.dispenses,
             "connections": state.reconnects,
+            "line_noise_bytes": state.noise_bytes,
         }
         if not state.online:
             return Health.error(f"offline: {state.last_error or state.fault}", **values)

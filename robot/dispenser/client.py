@@ -86,7 +86,6 @@ class DispenserClient:
         self._jobs: dict[int, queue.Queue[Frame | None]] = {}
         self._closed = threading.Event()
         self._lost: errors.PortLostError | None = None
-        self.frames_in = 0
         self.ignored_frames = 0  # valid frames nobody waited for (echoes, late replies)
         self._reader = threading.Thread(target=self._read_loop, name=f"{name}-reader", daemon=True)
         self._reader.start()
@@ -142,7 +141,6 @@ class DispenserClient:
                 listener.put(None)
 
     def _dispatch(self, frame: Frame) -> None:
-        self.frames_in += 1
         with self._state_lock:
             if frame.command in (Command.PROGRESS, Command.DONE) and len(frame.payload) >= 4:
                 listener = self._jobs.get(int.from_bytes(frame.payload[:4], "big"))

@@ -99,6 +99,7 @@ class DispenserState:
     busy: bool = False
     last_error: str = ""  # the latest link or board problem, for diagnostics
     dispenses: int = 0  # items dispensed by this process
+    noise_bytes: int = 0  # bytes the decoder threw away on this connection: a bad cable shows here
     reconnects: int = 0
 
 
@@ -243,6 +244,7 @@ class DispenserService:
     def _poll(self, client: DispenserClient) -> None:
         try:
             self._apply_status(client.status())
+            self._update(noise_bytes=client.discarded_bytes)
         except errors.LinkError as error:
             if client.alive:  # the port is open but the board is silent or garbled
                 self._update(online=False, fault=error.code, last_error=error.message)

@@ -66,7 +66,6 @@ class DispenserEmulator:
         self.garble_frames = 0  # corrupt this many outgoing frames; -1 = all
         self.noise = False  # random bytes (start bytes among them) before every frame
         self.split = False  # write frames in small pieces: the host sees partial frames
-        self.frames_in = 0
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -162,7 +161,6 @@ class DispenserEmulator:
             for bad in corrupt:
                 self.board.bad_checksum(bad.seq)
             for frame in frames:
-                self.frames_in += 1
                 self.board.handle(frame)
 
     def _send(self, data: bytes) -> None:
