@@ -99,9 +99,10 @@ class DispenserNode(Node):
         self._diagnostics = Diagnostics(self, hardware_id=f"serial:{port}")
         self._diagnostics.add("board", self._health)
         self._service: DispenserService | None = None
+        self._journal: Journal | None = None
         self._journal_error = ""
         try:
-            journal = Journal(journal_path)
+            journal = self._journal = Journal(journal_path)
         except errors.JournalError as error:
             # Without the journal exactly-once cannot be kept: refuse every dispense.
             self._journal_error = error.message
@@ -128,6 +129,8 @@ class DispenserNode(Node):
     def close(self) -> None:
         if self._service is not None:
             self._service.close()
+        if self._journal is not None:
+            self._journal.close()
         self._action.destroy()
 
     def _publish_state(self, state: DispenserState) -> None:
