@@ -90,6 +90,7 @@ def test_arguments_parameters_remaps_namespaces_reach_the_nodes(demo_env: dict[s
     # From the params file, then name/value params (which win), nested groups dotted.
     assert (params["rate_hz"], params["counters"]) == (15.0, [1, 2, 3])
     assert (params["greeting"], params["count"], params["group.inner"]) == ("xin chào", 7, "fallback")
+    assert params["token"] == ""  # an empty value is an empty string, not a refused argument
     grouped = echoes["grouped"]
     assert (grouped["namespace"], grouped["topic"], grouped["params"]["greeting"]) == (
         "/lobby/desk",

@@ -49,6 +49,9 @@ OUTPUT_MODES = ("screen", "log", "both")
 DEFAULT_OUTPUT = "log"  # as in ros2 launch: stdout to the log file, stderr on screen too
 
 
+EMPTY_YAML = "''"  # rcl reads a -p value as YAML and refuses an empty one
+
+
 @dataclass
 class Element:
     tag: str
@@ -398,7 +401,10 @@ class _Reader:
         if namespace:
             ros_args += ["-r", f"__ns:={namespace}"]
         for name, value in parameters:
-            ros_args += ["--params-file", value] if name == "file" else ["-p", f"{name}:={value}"]
+            if name == "file":
+                ros_args += ["--params-file", value]
+            else:
+                ros_args += ["-p", f"{name}:={value or EMPTY_YAML}"]
         for source, target in remappings:
             ros_args += ["-r", f"{source}:={target}"]
         if ros_args:
