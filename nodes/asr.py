@@ -32,8 +32,8 @@ from std_msgs.msg import Bool, Int16MultiArray
 from service_desk_interfaces.msg import Utterance
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
+from service_desk_robot.nodes.params import Parameters, yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
-from service_desk_robot.nodes.speech_params import Parameters, yaml_defaults
 from service_desk_robot.speech.asr import Decoder, EndpointSettings, Hypothesis, Recognizer, create_decoder
 from service_desk_robot.speech.audio import AudioSource, StreamSource, open_source
 from service_desk_robot.speech.errors import SpeechError

@@ -15,11 +15,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import cv2
-import yaml
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
@@ -28,30 +26,14 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
 from service_desk_robot.nodes.images import array_to_image
+from service_desk_robot.nodes.params import yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.robot.vision.errors import SourceError, SourceFinishedError, VisionError
 from service_desk_robot.robot.vision.geometry import CameraIntrinsics
 from service_desk_robot.robot.vision.sources import FrameSource, open_source
 
 NAME = "camera"
-PACKAGE = "service_desk_robot"
-CHECKOUT_CONFIG = Path(__file__).resolve().parent.parent / "config" / f"{NAME}.yaml"
 WINDOW = 30  # frames in the published-rate figure
-
-
-def _yaml_defaults() -> dict[str, Any]:
-    """Parameters of config/camera.yaml: the installed share folder's, else this checkout's."""
-    path = CHECKOUT_CONFIG
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        installed = Path(get_package_share_directory(PACKAGE)) / "config" / f"{NAME}.yaml"
-        if installed.is_file():
-            path = installed
-    except (ImportError, PackageNotFoundError):
-        pass
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return dict(data[NAME]["ros__parameters"])
 
 
 def _frame_qos() -> QoSProfile:
@@ -93,7 +75,7 @@ def camera_info(intrinsics: CameraIntrinsics, frame_id: str, stamp: Any) -> Came
 class CameraNode(Node):
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NAME, **node_options)
-        defaults = _yaml_defaults()
+        defaults = yaml_defaults(NAME)
 
         def param(name: str, description: str, low: float | None = None, high: float | None = None) -> Any:
             descriptor = ParameterDescriptor(description=description, read_only=True)

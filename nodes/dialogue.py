@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
@@ -63,6 +61,7 @@ from service_desk_interfaces.srv import (
 )
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
+from service_desk_robot.nodes.params import Parameters, config_dir, yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.robot.dialogue import messages as m
 from service_desk_robot.robot.dialogue.config import DialogueConfig
@@ -70,26 +69,7 @@ from service_desk_robot.robot.dialogue.errors import DialogueError
 from service_desk_robot.robot.dialogue.manager import DialogueManager
 
 NAME = "dialogue"
-CHECKOUT_CONFIG = Path(__file__).resolve().parent.parent / "config"
 ACT_KINDS = {"say": DialogueAct.SAY, "ticket": DialogueAct.TICKET, "dispense": DialogueAct.DISPENSE}
-
-
-def _config_dir() -> Path:
-    """The installed share folder's config/ first, then this checkout's."""
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        installed = Path(get_package_share_directory("service_desk_robot")) / "config"
-        if (installed / f"{NAME}.yaml").is_file():
-            return installed
-    except (ImportError, PackageNotFoundError):
-        pass
-    return CHECKOUT_CONFIG
-
-
-def _yaml_defaults() -> dict[str, Any]:
-    data = yaml.safe_load((_config_dir() / f"{NAME}.yaml").read_text(encoding="utf-8")) or {}
-    return dict(data[NAME]["ros__parameters"])
 
 
 @dataclass
@@ -103,13 +83,9 @@ class _Call:
 class DialogueNode(Node):
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NAME, **node_options)
-        defaults = _yaml_defaults()
+        param = Parameters(self, yaml_defaults(NAME)).get
 
-        def param(name: str, description: str) -> Any:
-            descriptor = ParameterDescriptor(description=description, read_only=True)
-            return self.declare_parameter(name, defaults[name], descriptor).value
-
-        config_dir = param("config_dir", "folder of phrases/intents/procedures/services YAML ('' = package)")
+        folder = param("config_dir", "folder of phrases/intents/procedures/services YAML ('' = package)")
         language = param("default_language", "language of the greeting: vi or en")
         idle_timeout_s = param("idle_timeout_s", "silence before the robot says goodbye, s")
         max_items = {
@@ -123,7 +99,7 @@ class DialogueNode(Node):
         tick_s = param("tick_period_s", "period of the idle and deadline check, s")
 
         config = DialogueConfig.load(
-            Path(config_dir) if config_dir else _config_dir(),
+            Path(folder) if folder else config_dir(),
             default_language=language,
             idle_timeout_s=idle_timeout_s,
             max_items_per_request=max_items,

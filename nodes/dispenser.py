@@ -17,10 +17,7 @@ published from that thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import yaml
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -31,6 +28,7 @@ from std_srvs.srv import Trigger
 from service_desk_interfaces.action import Dispense
 from service_desk_interfaces.msg import DispenserStatus, ItemStock
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
+from service_desk_robot.nodes.params import Parameters, yaml_defaults
 from service_desk_robot.nodes.qos import latched_state
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.robot.dispenser import errors
@@ -39,33 +37,13 @@ from service_desk_robot.robot.dispenser.limits import VisitorLimits
 from service_desk_robot.robot.dispenser.service import DispenserConfig, DispenserService, DispenserState
 
 NAME = "dispenser"
-CONFIG = Path(__file__).resolve().parent.parent / "config" / f"{NAME}.yaml"
-
-
-def _yaml_defaults() -> dict[str, Any]:
-    """Defaults from config/dispenser.yaml (installed share folder first, then this checkout)."""
-    path = CONFIG
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        installed = Path(get_package_share_directory("service_desk_robot")) / "config" / f"{NAME}.yaml"
-        if installed.is_file():
-            path = installed
-    except (ImportError, PackageNotFoundError):
-        pass
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return dict(data[NAME]["ros__parameters"])
 
 
 class DispenserNode(Node):
     def __init__(self, parameter_overrides: list[Parameter] | None = None) -> None:
         # Overrides: for a node built in-process (tests); launched nodes use --ros-args.
         super().__init__(NAME, parameter_overrides=parameter_overrides or [])
-        defaults = _yaml_defaults()
-
-        def param(name: str, description: str) -> Any:
-            descriptor = ParameterDescriptor(description=description, read_only=True)
-            return self.declare_parameter(name, defaults[name], descriptor).value
+        param = Parameters(self, yaml_defaults(NAME)).get
 
         port = param("port", "serial device or pyserial URL of the dispenser board")
         items = tuple(param("items", "item names; item i is in board slot i"))

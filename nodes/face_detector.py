@@ -22,10 +22,8 @@ import math
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
@@ -34,6 +32,7 @@ from service_desk_interfaces.msg import Face, FaceList, VisitorEvent
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
 from service_desk_robot.nodes.images import array_to_image, image_to_bgr
+from service_desk_robot.nodes.params import yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.robot.vision.detectors import DetectorConfig, create_detector
 from service_desk_robot.robot.vision.engagement import EngagementConfig
@@ -49,24 +48,7 @@ from service_desk_robot.robot.vision.perception import (
 from service_desk_robot.robot.vision.tracker import TrackerConfig, random_ids, sequential_ids
 
 NAME = "face_detector"
-PACKAGE = "service_desk_robot"
-CHECKOUT_CONFIG = Path(__file__).resolve().parent.parent / "config" / f"{NAME}.yaml"
 WINDOW = 30  # frames in the processing-time and rate figures
-
-
-def _yaml_defaults() -> dict[str, Any]:
-    """Parameters of config/face_detector.yaml: the installed share folder's, else this checkout's."""
-    path = CHECKOUT_CONFIG
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        installed = Path(get_package_share_directory(PACKAGE)) / "config" / f"{NAME}.yaml"
-        if installed.is_file():
-            path = installed
-    except (ImportError, PackageNotFoundError):
-        pass
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return dict(data[NAME]["ros__parameters"])
 
 
 def _seconds(stamp: Any) -> float:
@@ -76,7 +58,7 @@ def _seconds(stamp: Any) -> float:
 class FaceDetectorNode(Node):
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NAME, **node_options)
-        defaults = _yaml_defaults()
+        defaults = yaml_defaults(NAME)
 
         def param(name: str, description: str, low: float | None = None, high: float | None = None) -> Any:
             descriptor = ParameterDescriptor(description=description, read_only=True)

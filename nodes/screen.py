@@ -40,6 +40,7 @@ from service_desk_interfaces.msg import (
 )
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
+from service_desk_robot.nodes.params import config_dir
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.robot.screen import ScreenError
 from service_desk_robot.robot.screen.app import ActionResult, create_app
@@ -57,21 +58,14 @@ from service_desk_robot.robot.screen.state import (
     StockInfo,
 )
 
-PACKAGE = "service_desk_robot"
 TOKEN_ENV = "SERVICE_DESK_STAFF_TOKEN"
-
-
-def _installed_config_dir() -> Path:
-    from ament_index_python.packages import get_package_share_directory
-
-    return Path(get_package_share_directory(PACKAGE)) / "config"
 
 
 class ScreenNode(Node):
     def __init__(self, **node_options: object) -> None:
         super().__init__("screen", **node_options)
-        config_dir = self._declare("config_dir", "", "folder of screen.yaml, services.yaml, procedures.yaml")
-        self._config_dir = Path(config_dir) if config_dir else _installed_config_dir()
+        folder = self._declare("config_dir", "", "folder of screen.yaml, services.yaml, procedures.yaml")
+        self._config_dir = Path(folder) if folder else config_dir()
         settings = self._read_settings()
         address = self._declare("address", settings["address"], "address the web server binds")
         port = self._declare(

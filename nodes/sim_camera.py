@@ -24,7 +24,6 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
@@ -35,32 +34,20 @@ from std_msgs.msg import String
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
 from service_desk_robot.nodes.images import array_to_image
+from service_desk_robot.nodes.params import config_dir, yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.sim.lobby import CameraModel, Lobby, LobbyError
 
 NAME = "sim_camera"
-PACKAGE = "service_desk_robot"
-REPO = Path(__file__).resolve().parent.parent
-CONFIG = REPO / "config" / f"{NAME}.yaml"
 MAX_QUEUED_COMMANDS = 1000  # a flood beyond this is dropped (and counted), oldest kept
+LOBBY = Path("sim") / "worlds" / "lobby.sdf"
 
 
-def _share_file(relative: str, fallback: Path) -> Path:
-    """`relative` in the installed share folder of the package, else in this checkout."""
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        installed = Path(get_package_share_directory(PACKAGE)) / relative
-        if installed.is_file():
-            return installed
-    except (ImportError, PackageNotFoundError):
-        pass
-    return fallback
-
-
-def _yaml_defaults() -> dict[str, Any]:
-    data = yaml.safe_load(_share_file(f"config/{NAME}.yaml", CONFIG).read_text(encoding="utf-8")) or {}
-    return dict(data[NAME]["ros__parameters"])
+def _lobby_world() -> Path:
+    """The package's lobby world: next to the installed config/, else in this checkout (an
+    install made before sim/worlds existed has config/ but no world)."""
+    installed = config_dir().parent / LOBBY
+    return installed if installed.is_file() else Path(__file__).resolve().parent.parent / LOBBY
 
 
 def _frame_qos() -> QoSProfile:
@@ -87,7 +74,7 @@ def camera_info(camera: CameraModel, frame_id: str, stamp: Any) -> CameraInfo:
 class SimCameraNode(Node):
     def __init__(self) -> None:
         super().__init__(NAME)
-        defaults = _yaml_defaults()
+        defaults = yaml_defaults(NAME)
 
         def param(name: str, description: str, **extra: Any) -> Any:
             descriptor = ParameterDescriptor(description=description, read_only=True, **extra)
@@ -108,9 +95,7 @@ class SimCameraNode(Node):
         self._stale_after_s = float(
             param("stale_after_s", "diagnostic ERROR after this long without a frame")
         )
-        world_path = (
-            Path(world) if world else _share_file("sim/worlds/lobby.sdf", REPO / "sim/worlds/lobby.sdf")
-        )
+        world_path = Path(world) if world else _lobby_world()
 
         self._lock = threading.Lock()  # guards the queue and the figures below
         self._lobby_lock = threading.Lock()  # held while the timer uses the lobby; close() waits on it

@@ -21,8 +21,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from std_srvs.srv import Trigger
@@ -30,6 +28,7 @@ from std_srvs.srv import Trigger
 from service_desk_interfaces.msg import PrinterStatus
 from service_desk_interfaces.srv import PrintTicket
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
+from service_desk_robot.nodes.params import Parameters, config_dir, yaml_defaults
 from service_desk_robot.nodes.qos import latched_state
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.printer.backends import BackendConfig, PaperState, PrinterConnection
@@ -41,35 +40,12 @@ from service_desk_robot.printer.spool import TicketSpool
 from service_desk_robot.printer.ticket import TicketData, load_ticket_config
 
 NAME = "ticket_printer"
-CHECKOUT_CONFIG = Path(__file__).resolve().parent.parent / "config"
-
-
-def _config_dir() -> Path:
-    """The installed share folder's config/ first, then this checkout's."""
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        installed = Path(get_package_share_directory("service_desk_robot")) / "config"
-        if (installed / f"{NAME}.yaml").is_file():
-            return installed
-    except (ImportError, PackageNotFoundError):
-        pass
-    return CHECKOUT_CONFIG
-
-
-def _yaml_defaults() -> dict[str, Any]:
-    data = yaml.safe_load((_config_dir() / f"{NAME}.yaml").read_text(encoding="utf-8")) or {}
-    return dict(data[NAME]["ros__parameters"])
 
 
 class TicketPrinterNode(Node):
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NAME, **node_options)
-        defaults = _yaml_defaults()
-
-        def param(name: str, description: str) -> Any:
-            descriptor = ParameterDescriptor(description=description, read_only=True)
-            return self.declare_parameter(name, defaults[name], descriptor).value
+        param = Parameters(self, yaml_defaults(NAME)).get
 
         backend = BackendConfig(
             kind=param("backend", "network, serial, usb or file"),
@@ -98,12 +74,11 @@ class TicketPrinterNode(Node):
         )
         self._reply_timeout_s = param("reply_timeout_s", "longest wait of a print call for its outcome, s")
         spool_path = param("spool_path", "durable JSON queue of unprinted tickets and printed keys")
-        config_dir = _config_dir()
         ticket_yaml = param("ticket_config", "ticket texts and layout YAML ('' = package config)")
         services_yaml = param("services_config", "office and services YAML ('' = package config)")
         ticket_config = load_ticket_config(
-            Path(ticket_yaml or config_dir / "ticket.yaml"),
-            Path(services_yaml or config_dir / "services.yaml"),
+            Path(ticket_yaml or config_dir() / "ticket.yaml"),
+            Path(services_yaml or config_dir() / "services.yaml"),
         )
         profile = make_profile(profile_name, settings.width_dots)
         self._hardware_id = backend.hardware_id

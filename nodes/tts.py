@@ -27,8 +27,8 @@ from std_msgs.msg import Bool
 from service_desk_interfaces.action import Say
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
+from service_desk_robot.nodes.params import Parameters, yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
-from service_desk_robot.nodes.speech_params import Parameters, yaml_defaults
 from service_desk_robot.speech.errors import SpeechError
 from service_desk_robot.speech.output import create_sink
 from service_desk_robot.speech.speaker import CANCELED, PREEMPTED, Speaker, SpeechRequest

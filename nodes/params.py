@@ -1,8 +1,10 @@
-"""Parameters of the speech nodes (asr, tts): defaults from config/<node>.yaml, each
-declared with a description.
+"""Parameter defaults of every node: the one place that finds the config folder and
+reads config/<node>.yaml, plus `Parameters`, which declares each parameter with its YAML
+default and a description.
 
 The YAML file is the one place defaults live; `--ros-args --params-file` or
-parameter_overrides still win, as for any declared parameter.
+parameter_overrides still win, as for any declared parameter. Plain functions, no state:
+safe from any thread.
 """
 
 from __future__ import annotations
@@ -15,25 +17,29 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
 PACKAGE = "service_desk_robot"
+CHECKOUT_CONFIG = Path(__file__).resolve().parent.parent / "config"
 
 
-def config_file(node_name: str) -> Path:
-    """config/<node>.yaml from the package's share folder, or from this checkout."""
+def config_dir() -> Path:
+    """The installed share folder's config/ when the package is installed, else this checkout's."""
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
 
-        try:
-            path = Path(get_package_share_directory(PACKAGE)) / "config" / f"{node_name}.yaml"
-            if path.is_file():
-                return path
-        except PackageNotFoundError:
-            pass
-    except ImportError:
-        pass
-    return Path(__file__).resolve().parent.parent / "config" / f"{node_name}.yaml"
+        installed = Path(get_package_share_directory(PACKAGE)) / "config"
+        if installed.is_dir():
+            return installed
+    except (ImportError, PackageNotFoundError):
+        pass  # running from a checkout without an install: its own config/
+    return CHECKOUT_CONFIG
+
+
+def config_file(node_name: str) -> Path:
+    """config/<node>.yaml in `config_dir()`."""
+    return config_dir() / f"{node_name}.yaml"
 
 
 def yaml_defaults(node_name: str) -> dict[str, Any]:
+    """The `ros__parameters` of `node_name` in its config/<node>.yaml."""
     data = yaml.safe_load(config_file(node_name).read_text(encoding="utf-8")) or {}
     return dict(data.get(node_name, {}).get("ros__parameters", {}))
 
