@@ -24,8 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -34,6 +32,7 @@ from service_desk_interfaces.msg import QueueState, ServiceQueue, Ticket
 from service_desk_interfaces.srv import ApplicationStatus, CheckInBooking, IssueTicket, SubmitFeedback
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
+from service_desk_robot.nodes.params import Parameters, yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.robot.ward_office.breaker import OPEN, CircuitBreaker
 from service_desk_robot.robot.ward_office.client import RetryPolicy, Timeouts, WardOfficeClient
@@ -48,7 +47,6 @@ from service_desk_robot.robot.ward_office.models import QueueSnapshot, TicketInf
 from service_desk_robot.robot.ward_office.outbox import DELIVERED, Outbox, OutboxDelivery
 
 NODE_NAME = "ward_office_bridge"
-CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / f"{NODE_NAME}.yaml"
 TOKEN_ENV = "SERVICE_DESK_WARD_OFFICE_TOKEN"
 # Booking and receipt codes as printed and typed: letters, digits, dashes.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,40}")
@@ -81,11 +79,6 @@ PARAMETERS: dict[str, str] = {
 Reply = TypeVar("Reply")
 
 
-def load_defaults(path: Path = CONFIG_FILE) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return dict(data[NODE_NAME]["ros__parameters"])
-
-
 def ticket_msg(info: TicketInfo) -> Ticket:
     return Ticket(
         number=info.number,
@@ -106,11 +99,10 @@ def ticket_msg(info: TicketInfo) -> Ticket:
 class WardOfficeBridge(Node):
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NODE_NAME, **node_options)
-        defaults = load_defaults()
-        p: dict[str, Any] = {}
-        for name, description in PARAMETERS.items():
-            self.declare_parameter(name, defaults[name], ParameterDescriptor(description=description))
-            p[name] = self.get_parameter(name).value
+        declare = Parameters(self, yaml_defaults(NODE_NAME)).get
+        p: dict[str, Any] = {
+            name: declare(name, description, read_only=False) for name, description in PARAMETERS.items()
+        }
         self.server_url: str = p["server_url"]
         self._channel: str = p["channel"]
         self._period_s = 1.0 / max(0.01, float(p["poll_rate_hz"]))
