@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from rclpy.action import ActionClient
-from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.task import Future
 from std_msgs.msg import Bool
@@ -118,6 +118,9 @@ class DialogueNode(Node):
         self._dispenser_status: DispenserStatus | None = None
 
         group = ReentrantCallbackGroup()
+        # What visitors do arrives one message at a time, in order: two quick utterances
+        # (speech, taps) must reach the dialogue in the order they were said.
+        visitor_input = MutuallyExclusiveCallbackGroup()
         self._state_pub = self.create_publisher(DialogueState, "/dialogue/state", qos.latched_state())
         self._acts_pub = self.create_publisher(DialogueAct, "/dialogue/acts", qos.events())
         self._issue = self.create_client(IssueTicket, "/ward_office/issue_ticket", callback_group=group)
@@ -131,10 +134,10 @@ class DialogueNode(Node):
         self._say = ActionClient(self, Say, "/speech/say", callback_group=group)
 
         self.create_subscription(
-            VisitorEvent, "/desk/visitor_events", self._on_visitor, qos.events(), callback_group=group
+            VisitorEvent, "/desk/visitor_events", self._on_visitor, qos.events(), callback_group=visitor_input
         )
         self.create_subscription(
-            Utterance, "/speech/heard", self._on_heard, qos.events(), callback_group=group
+            Utterance, "/speech/heard", self._on_heard, qos.events(), callback_group=visitor_input
         )
         self.create_subscription(
             Bool, "/speech/speaking", self._on_speaking, qos.latched_state(), callback_group=group
