@@ -52,6 +52,7 @@ class DirectorTiming:
     response_timeout_s: float = 30.0
     leave_timeout_s: float = 20.0
     goodbye_timeout_s: float = 3.0
+    recovery_timeout_s: float = 60.0
 
 
 class ScenarioDirector(Node):
@@ -78,6 +79,7 @@ class ScenarioDirector(Node):
         self._events: list[tuple[float, VisitorEvent]] = []
         self._speaking = False
         self._collected = 0  # acts already attributed to a visitor
+        self._server_reachable = False
         self._started = time.monotonic()
         self._commands = self.create_publisher(String, "/sim/lobby_commands", qos.events())
         self._heard = self.create_publisher(Utterance, "/speech/heard", qos.events())
@@ -85,12 +87,7 @@ class ScenarioDirector(Node):
         self.create_subscription(VisitorEvent, "/desk/visitor_events", self._on_event, qos.events())
         self.create_subscription(Bool, "/speech/speaking", self._on_speaking, qos.latched_state())
         latched = qos.latched_state()
-        self.create_subscription(
-            QueueState,
-            "/queue/state",
-            self._ready_when("ward office server", lambda m: m.server_reachable),
-            latched,
-        )
+        self.create_subscription(QueueState, "/queue/state", self._on_queue, latched)
         self.create_subscription(
             PrinterStatus, "/printer/status", self._ready_when("ticket printer", lambda m: m.online), latched
         )
@@ -99,6 +96,27 @@ class ScenarioDirector(Node):
         )
         self.create_subscription(
             DialogueState, "/dialogue/state", self._ready_when("dialogue", lambda m: True), latched
+        )
+
+    def _on_queue(self, msg: QueueState) -> None:
+        with self._changed:
+            self._server_reachable = msg.server_reachable
+            if msg.server_reachable:
+                self._ready.add("ward office server")
+            self._changed.notify_all()
+
+    def _wait_server_back(self) -> None:
+        """Wait until the robot's own view of the ward office server says reachable again."""
+        since = time.monotonic()
+        with self._changed:
+            back = self._changed.wait_for(
+                lambda: self._server_reachable, timeout=self._timing.recovery_timeout_s
+            )
+        took = time.monotonic() - since
+        self._log(
+            f"robot sees the ward office server again after {took:.1f} s"
+            if back
+            else f"robot still sees no ward office server after {took:.0f} s"
         )
 
     def _ready_when(self, name: str, test: Callable[[object], bool]) -> Callable[[object], None]:
@@ -153,6 +171,9 @@ class ScenarioDirector(Node):
 
     def _switch(self, faults: tuple[Fault, ...]) -> None:
         for fault in faults:
+            if fault.name == "ward_office_back":
+                self._wait_server_back()
+                continue
             self._log(
                 f"FAULT {fault.name}{f' {fault.duration_s:g} s' if fault.duration_s else ''}: "
                 f"{self._faults(fault)}"

@@ -223,6 +223,11 @@ def test_check_in_asks_for_the_code(seat: Seat):
     assert "a, một, không, một" in said
 
 
+def test_check_in_with_a_letters_only_code_in_the_same_sentence(seat: Seat):
+    seat.hear("Tôi đã đặt lịch trên iHanoi, mã đặt lịch là WBHYCV")
+    assert seat.request(CheckInBooking).booking_code == "WBHYCV"
+
+
 def test_check_in_code_without_digits_is_taken_when_asked(seat: Seat):
     seat.hear("I have a booking")
     seat.hear("ABCDEF")

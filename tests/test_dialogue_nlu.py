@@ -82,6 +82,9 @@ def test_details_counts_numbers_and_codes(interpreter: Interpreter):
     assert interpreter.understand("two bottles of water").count == 2
     assert interpreter.understand("tra cứu hồ sơ HS-2024-000123").code == "HS-2024-000123"
     assert interpreter.understand("mã là một hai ba bốn").code == "1234"
+    # A typed booking code may be letters only: capitals mark it ("mã đặt lịch là WBHYCV").
+    assert interpreter.understand("Tôi đã đặt lịch, mã đặt lịch là WBHYCV").code == "WBHYCV"
+    assert interpreter.understand("Tôi đã đặt lịch trên iHanoi").code is None
     # "thứ tự" holds "tư" (four), "tạm biệt" holds "tám" (eight): keywords are no numbers.
     assert interpreter.understand("lấy số thứ tự").number is None
     assert interpreter.understand("cảm ơn tạm biệt").number is None
@@ -101,7 +104,8 @@ def test_loose_codes_when_the_robot_asked_for_one(interpreter: Interpreter):
     assert interpreter.code("mã là ABCDEF", loose=True) == "ABCDEF"
     assert interpreter.code("HS 2024 000123", loose=True) == "HS-2024-000123"
     assert interpreter.code("K 7 M 2 Q X", loose=True) == "K7M2QX"
-    assert interpreter.code("mã là ABCDEF", loose=False) is None
+    # Unprompted, lower-case words are words, not codes (capitals are: see above).
+    assert interpreter.code("mã là abcdef", loose=False) is None
 
 
 def test_nonsense_means_nothing(interpreter: Interpreter):

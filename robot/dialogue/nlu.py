@@ -29,6 +29,7 @@ from service_desk_robot.robot.dialogue.text import fold, has_vietnamese_marks, s
 # Intents that only say something social; any request in the same sentence outranks them.
 WEAK_INTENTS = frozenset({"hello", "thanks", "help", "procedure"})
 _CODE_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-./][A-Za-z0-9]+)*")
+_CAPITALS_CODE = re.compile(r"[A-Z]{4,10}")  # typed booking codes may be letters only
 _CORRECTION_CACHE_MAX = 4096
 # Longer input is cut: a desk request is a sentence or two, and a runaway recogniser or a
 # pasted page must not stall the conversation (word correction costs per unknown word).
@@ -176,13 +177,18 @@ class Interpreter:
     def code(self, text: str, *, loose: bool) -> str | None:
         """A booking or receipt code in the text.
 
-        Strict: a typed token with a digit ("HS-2024-000123", "K7M2QX") or three or more
+        Strict: a typed token with a digit ("HS-2024-000123", "K7M2QX"), a typed token of
+        4-10 capital letters ("WBHYCV": booking codes may have no digit), or three or more
         spoken digits in a row ("một hai ba"). Loose (the robot just asked for a code):
         also a run of unknown words ("HS 2024 000123" -> "HS-2024-000123"; "K 7 M 2"
         -> "K7M2"), since booking codes may have no digit at all.
         """
         plain = strip_diacritics(text)
-        typed = [t for t in _CODE_TOKEN.findall(plain) if any(ch.isdigit() for ch in t) and len(t) >= 3]
+        typed = [
+            t
+            for t in _CODE_TOKEN.findall(plain)
+            if (any(ch.isdigit() for ch in t) and len(t) >= 3) or _CAPITALS_CODE.fullmatch(t)
+        ]
         spoken = self._spoken_digits(fold(text).split())
         if not loose:
             return max(typed, key=len).upper() if typed else spoken

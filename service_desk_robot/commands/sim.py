@@ -164,12 +164,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _direct(scenario, controls, transcript, time_scale: float, ready_timeout_s: float, receipt_code: str):
     """Play the scenario with an in-process director node; (records, seconds to ready)."""
-    from dataclasses import replace
-
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
     from service_desk_robot.nodes.scenario_director import DirectorTiming, ScenarioDirector
+    from service_desk_robot.sim.lobby_controls import LobbyControlError
     from service_desk_robot.sim.scenario import Fault
 
     bookings: dict[str, str] = {}
@@ -178,8 +177,10 @@ def _direct(scenario, controls, transcript, time_scale: float, ready_timeout_s: 
         return template.format(booking_code=bookings.get(visitor.id, ""), receipt_code=receipt_code)
 
     def apply_fault(fault: Fault) -> str:
-        # A fault lasts its duration in simulated time, like everything else in the run.
-        return controls.apply(replace(fault, duration_s=fault.duration_s / time_scale))
+        try:
+            return controls.apply(fault)
+        except LobbyControlError as error:  # the visitor's expectations will show what followed
+            return f"NOT SWITCHED: {error}"
 
     rclpy.init()
     director = ScenarioDirector(
