@@ -433,6 +433,15 @@ def test_feedback_rating_then_comment(seat: Seat):
     assert "Cảm ơn" in seat.answer_feedback(queued=True)
 
 
+def test_a_button_tapped_instead_of_a_comment_is_a_new_request(seat: Seat):
+    seat.hear("", intent="feedback", argument="4")
+    assert seat.state.state == "ASKING_COMMENT"
+    seat.hear("Cho tôi xin nước", intent="water")
+    request = seat.request(SubmitFeedback)
+    assert (request.rating, request.comment) == (4, "")  # the button's words are no comment
+    assert seat.request(Dispense).item == "water"
+
+
 def test_feedback_in_one_go_without_comment(seat: Seat):
     seat.hear("I'd rate you 4")
     seat.hear("no")

@@ -449,7 +449,11 @@ class DialogueManager:
         state = session.state
         strong = u.intent is not None and u.intent not in ("hello", "thanks", "help", "procedure")
         if state == ASKING_COMMENT:
-            # Anything is a comment ("the staff were kind" names staff, it is no request).
+            if u.touch and u.intent not in (None, "feedback"):
+                # A tapped button is a new request, not the comment: the rating goes without one.
+                self._submit_feedback(session, "", turn)
+                return False
+            # Anything said is a comment ("the staff were kind" names staff, it is no request).
             comment = "" if u.answer == "deny" else u.text.strip()
             self._submit_feedback(session, comment, turn)
             return True
@@ -788,10 +792,10 @@ class DialogueManager:
         intent, argument = event.intent, event.argument.strip()
         language = event.language if event.language in LANGUAGES else None
         if intent in ("affirm", "deny"):
-            return Understanding(text=event.text, answer=intent, language=language)
+            return Understanding(text=event.text, answer=intent, language=language, touch=True)
         if intent not in SESSION_INTENTS:
             logger.warning("touch input with unknown intent %r", intent)
-            return Understanding(text=event.text, language=language)
+            return Understanding(text=event.text, language=language, touch=True)
         service = argument if argument in self._config.services else None
         procedure, _, aspect = argument.partition("/")
         number = int(argument) if argument.isdigit() else None
@@ -806,6 +810,7 @@ class DialogueManager:
             number=number,
             count=number if intent in ITEMS else None,
             code=argument if intent in ("check_in", "application_status") and argument else None,
+            touch=True,
         )
 
     def _options(self, session: _Session) -> tuple[str, ...]:

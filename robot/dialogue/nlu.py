@@ -52,6 +52,7 @@ class Understanding:
     number: int | None = None  # the one small number said ("number 2", "năm")
     count: int | None = None  # items asked for ("hai chai nước")
     code: str | None = None  # a code with digits ("HS-2024-000123", "một hai ba bốn")
+    touch: bool = False  # a tapped button on the screen, not words
     known_words: int = 0  # tokens that belong to some keyword, for the caller's confidence
     tokens: tuple[str, ...] = field(default=(), repr=False)
 
