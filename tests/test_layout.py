@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-CORE_FOLDERS = ("robot", "speech", "printer")
+CORE_FOLDERS = ("robot", "speech", "printer", "sim")
 
 
 def _imported_modules(path: Path) -> set[str]:
