@@ -21,11 +21,11 @@ import cv2
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
+from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
-from service_desk_robot.nodes.images import array_to_image
+from service_desk_robot.nodes.images import array_to_image, camera_info
 from service_desk_robot.nodes.params import yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
 from service_desk_robot.robot.vision.errors import SourceError, SourceFinishedError, VisionError
@@ -34,42 +34,6 @@ from service_desk_robot.robot.vision.sources import FrameSource, open_source
 
 NAME = "camera"
 WINDOW = 30  # frames in the published-rate figure
-
-
-def _frame_qos() -> QoSProfile:
-    # RELIABLE reaches both reliable and sensor-data (best effort) subscribers; depth 2 so a
-    # slow subscriber never holds more than one old frame.
-    return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST,
-        depth=2,
-        reliability=ReliabilityPolicy.RELIABLE,
-        durability=DurabilityPolicy.VOLATILE,
-    )
-
-
-def camera_info(intrinsics: CameraIntrinsics, frame_id: str, stamp: Any) -> CameraInfo:
-    """A pinhole CameraInfo (no distortion) for frames of the intrinsics' size."""
-    info = CameraInfo(width=intrinsics.width, height=intrinsics.height, distortion_model="plumb_bob")
-    info.header.stamp = stamp
-    info.header.frame_id = frame_id
-    info.d = [0.0] * 5
-    info.k = [intrinsics.fx, 0.0, intrinsics.cx, 0.0, intrinsics.fy, intrinsics.cy, 0.0, 0.0, 1.0]
-    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-    info.p = [
-        intrinsics.fx,
-        0.0,
-        intrinsics.cx,
-        0.0,
-        0.0,
-        intrinsics.fy,
-        intrinsics.cy,
-        0.0,
-        0.0,
-        0.0,
-        1.0,
-        0.0,
-    ]
-    return info
 
 
 class CameraNode(Node):
@@ -110,8 +74,8 @@ class CameraNode(Node):
         self._published_at: deque[float] = deque(maxlen=WINDOW)
         self._intrinsics: CameraIntrinsics | None = None
 
-        self._image_pub = self.create_publisher(Image, "/camera/image_raw", _frame_qos())
-        self._info_pub = self.create_publisher(CameraInfo, "/camera/camera_info", _frame_qos())
+        self._image_pub = self.create_publisher(Image, "/camera/image_raw", qos.camera_frames())
+        self._info_pub = self.create_publisher(CameraInfo, "/camera/camera_info", qos.camera_frames())
         self._diagnostics = Diagnostics(self, hardware_id=self._spec)
         self._diagnostics.add("camera", self._health)
         self.create_timer(1.0 / rate_hz, self._tick, callback_group=MutuallyExclusiveCallbackGroup())

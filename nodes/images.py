@@ -11,13 +11,27 @@ the message.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from service_desk_robot.robot.vision.errors import FrameError
+
+
+class PinholeCamera(Protocol):
+    """What camera_info needs: the camera and sim camera models both have it."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
 
 CHANNELS = {"bgr8": 3, "rgb8": 3, "mono8": 1}
 # 4096 x 4096 x 3 bytes = 48 MiB: beyond this a message is a bug, not a camera frame.
@@ -93,3 +107,15 @@ def array_to_image(
     )
     msg.data = np.ascontiguousarray(array).tobytes()
     return msg
+
+
+def camera_info(camera: PinholeCamera, frame_id: str, stamp: Any) -> CameraInfo:
+    """A pinhole CameraInfo (no distortion) for frames of the camera's size."""
+    info = CameraInfo(width=camera.width, height=camera.height, distortion_model="plumb_bob")
+    info.header.stamp = stamp
+    info.header.frame_id = frame_id
+    info.d = [0.0] * 5
+    info.k = [camera.fx, 0.0, camera.cx, 0.0, camera.fy, camera.cy, 0.0, 0.0, 1.0]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [camera.fx, 0.0, camera.cx, 0.0, 0.0, camera.fy, camera.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return info

@@ -2,7 +2,9 @@
 
 - latched state: the last value of some state a late joiner must see (queue, printer,
   dispenser, speaking, dialogue state): RELIABLE + TRANSIENT_LOCAL, depth 1.
-- sensor stream: camera frames, where the newest matters and old ones may drop.
+- camera frames (publisher side): RELIABLE, depth 2, which reaches both reliable and
+  sensor-stream (best effort) subscribers while a slow one never holds more than one old frame.
+- sensor stream (subscriber side): camera frames, where the newest matters and old ones may drop.
 - events: things that must each arrive (visitor events, utterances): RELIABLE, VOLATILE.
 """
 
@@ -23,6 +25,15 @@ def latched_state() -> QoSProfile:
         depth=1,
         reliability=ReliabilityPolicy.RELIABLE,
         durability=DurabilityPolicy.TRANSIENT_LOCAL,
+    )
+
+
+def camera_frames() -> QoSProfile:
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=2,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.VOLATILE,
     )
 
 

@@ -27,16 +27,15 @@ from typing import Any
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.diagnostics import Diagnostics, Health
-from service_desk_robot.nodes.images import array_to_image
+from service_desk_robot.nodes.images import array_to_image, camera_info
 from service_desk_robot.nodes.params import config_dir, yaml_defaults
 from service_desk_robot.nodes.runtime import run_node
-from service_desk_robot.sim.lobby import CameraModel, Lobby, LobbyError
+from service_desk_robot.sim.lobby import Lobby, LobbyError
 
 NAME = "sim_camera"
 MAX_QUEUED_COMMANDS = 1000  # a flood beyond this is dropped (and counted), oldest kept
@@ -48,27 +47,6 @@ def _lobby_world() -> Path:
     install made before sim/worlds existed has config/ but no world)."""
     installed = config_dir().parent / LOBBY
     return installed if installed.is_file() else Path(__file__).resolve().parent.parent / LOBBY
-
-
-def _frame_qos() -> QoSProfile:
-    # RELIABLE serves both reliable subscribers and sensor-data (best effort) ones.
-    return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST,
-        depth=2,
-        reliability=ReliabilityPolicy.RELIABLE,
-        durability=DurabilityPolicy.VOLATILE,
-    )
-
-
-def camera_info(camera: CameraModel, frame_id: str, stamp: Any) -> CameraInfo:
-    info = CameraInfo(width=camera.width, height=camera.height, distortion_model="plumb_bob")
-    info.header.stamp = stamp
-    info.header.frame_id = frame_id
-    info.d = [0.0] * 5
-    info.k = [camera.fx, 0.0, camera.cx, 0.0, camera.fy, camera.cy, 0.0, 0.0, 1.0]
-    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-    info.p = [camera.fx, 0.0, camera.cx, 0.0, 0.0, camera.fy, camera.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
-    return info
 
 
 class SimCameraNode(Node):
@@ -121,8 +99,8 @@ class SimCameraNode(Node):
             self._load_error = str(error)
             self.get_logger().error(f"cannot load the lobby world: {error}; no frames will be published")
 
-        self._image_pub = self.create_publisher(Image, "/camera/image_raw", _frame_qos())
-        self._info_pub = self.create_publisher(CameraInfo, "/camera/camera_info", _frame_qos())
+        self._image_pub = self.create_publisher(Image, "/camera/image_raw", qos.camera_frames())
+        self._info_pub = self.create_publisher(CameraInfo, "/camera/camera_info", qos.camera_frames())
         self.create_subscription(String, "/sim/lobby_commands", self._on_command, qos.events())
         self._diagnostics = Diagnostics(self, hardware_id=f"pybullet:{world_path.name}")
         self._diagnostics.add("renderer", self._health)

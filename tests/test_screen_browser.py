@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from browser_support import LARGE, SMALL, chromium, expect, open_page
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from support import free_tcp_port, wait_until
@@ -29,24 +30,8 @@ from service_desk_interfaces.msg import (
 from service_desk_robot.nodes import qos
 from service_desk_robot.nodes.screen import ScreenNode
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
-
 pytestmark = pytest.mark.ros
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags this machine needs: no sandbox (containers), no GPU, nothing that phones home.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "browser-test-token"
-LARGE, SMALL = {"width": 1280, "height": 800}, {"width": 800, "height": 480}
 LETTERS = {"civil_status": "A", "certification": "B"}
 
 
@@ -161,18 +146,8 @@ def shots(repo) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-            viewport=LARGE,
-        )
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 @dataclass
@@ -201,13 +176,6 @@ def page(browser):
     opened = browser.new_page()
     yield opened
     opened.close()
-
-
-def open_page(page, url: str, viewport: dict) -> None:
-    page.bring_to_front()  # Chromium throttles background tabs: slow clicks and timers
-    page.set_viewport_size(viewport)
-    page.goto(url)
-    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=5000)
 
 
 def assert_fits(page) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from browser_support import LARGE, SMALL, chromium, expect, open_page
 from rclpy.parameter import Parameter
 from support import VENV_BIN, free_tcp_port, stop_process, wait_until
 
@@ -32,23 +33,8 @@ from service_desk_robot.sim.fake_printer.server import FakePrinter
 from service_desk_robot.sim.ward_office.config import load_config
 from service_desk_robot.sim.ward_office.runner import ServerThread
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
-
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "e2e-staff-token"
-LARGE, SMALL = {"width": 1280, "height": 800}, {"width": 800, "height": 480}
 TICKET_NUMBER = re.compile(r"^A\d{3}$")
 
 
@@ -168,18 +154,8 @@ def robot(rclpy_context, tmp_path_factory) -> Iterator[Robot]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-            viewport=LARGE,
-        )
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture
@@ -194,13 +170,6 @@ def new_page(browser) -> Iterator[callable]:
     yield open_new
     for page in opened:
         page.close()
-
-
-def open_page(page, url: str, viewport: dict) -> None:
-    page.bring_to_front()
-    page.set_viewport_size(viewport)
-    page.goto(url)
-    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=5000)
 
 
 def take_a_number(page, service: str) -> str:
