@@ -2,7 +2,8 @@
 
 `TicketData` mirrors service_desk_interfaces/msg/Ticket without importing ROS. `load_ticket_config`
 reads config/ticket.yaml (visitor-facing text in vi and en, layout sizes, limits, status URL
-template) and the `office:` and `services:` blocks of config/services.yaml. `validate_ticket`
+template) and takes the office and services from config/services.yaml through
+robot/catalogue.py (the one parser of that file). `validate_ticket`
 turns a raw ticket into a complete, checked one (names and counters filled from the catalogue,
 issue time from the injected clock) or raises TicketError with a reason a person can act on.
 Everything here is immutable and safe to share between threads.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 import yaml
 
 from service_desk_robot.printer.errors import PrinterConfigError, TicketError
+from service_desk_robot.robot.catalogue import CatalogueError, Office, Service, load_catalogue
 
 LANGUAGES = ("vi", "en")
 TEXT_KEYS = (
@@ -77,23 +80,6 @@ class TicketData:
 
 
 @dataclass(frozen=True)
-class Service:
-    code: str
-    name_vi: str
-    name_en: str
-    counters: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Office:
-    name_vi: str
-    name_en: str
-
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" else self.name_vi
-
-
-@dataclass(frozen=True)
 class Layout:
     """Sizes in dots at 80 mm; `scaled` gives the sizes for another paper width."""
 
@@ -145,7 +131,7 @@ class Limits:
 @dataclass(frozen=True)
 class TicketConfig:
     office: Office
-    services: dict[str, Service]
+    services: Mapping[str, Service]  # code -> service (config/services.yaml)
     texts: dict[str, dict[str, str]]  # language -> key -> text
     status_url_template: str
     font_regular: Path
@@ -183,24 +169,16 @@ def _dataclass_from(cls: type, raw: Any, where: str) -> Any:
 def load_ticket_config(ticket_yaml: Path, services_yaml: Path) -> TicketConfig:
     """Read and check both files; raises PrinterConfigError naming the file and key at fault."""
     ticket = _read_yaml(ticket_yaml)
-    services = _read_yaml(services_yaml)
     try:
-        office_raw = services["office"]
-        office = Office(name_vi=str(office_raw["name_vi"]), name_en=str(office_raw["name_en"]))
-        catalogue = {
-            str(s["code"]): Service(
-                code=str(s["code"]),
-                name_vi=str(s["name_vi"]),
-                name_en=str(s["name_en"]),
-                counters=tuple(str(c) for c in s.get("counters", ())),
-            )
-            for s in services["services"]
-        }
+        catalogue = load_catalogue(services_yaml)
+    except CatalogueError as error:
+        raise PrinterConfigError(str(error)) from error
+    try:
         texts_raw = ticket["texts"]
         template = str(ticket["status_url_template"])
         fonts = ticket["fonts"]
     except (KeyError, TypeError) as error:
-        raise PrinterConfigError(f"{ticket_yaml} / {services_yaml}: missing or malformed {error}") from error
+        raise PrinterConfigError(f"{ticket_yaml}: missing or malformed {error}") from error
     texts: dict[str, dict[str, str]] = {}
     for language in LANGUAGES:
         block = texts_raw.get(language) or {}
@@ -212,8 +190,8 @@ def load_ticket_config(ticket_yaml: Path, services_yaml: Path) -> TicketConfig:
     if default_language not in LANGUAGES:
         raise PrinterConfigError(f"{ticket_yaml}: default_language must be one of {LANGUAGES}")
     config = TicketConfig(
-        office=office,
-        services=catalogue,
+        office=catalogue.office,
+        services=catalogue.services,
         texts=texts,
         status_url_template=template,
         font_regular=Path(fonts["regular"]),

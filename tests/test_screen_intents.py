@@ -170,8 +170,12 @@ def test_bad_catalogue_files(tmp_path):
         load_services(broken)
     nameless = tmp_path / "nameless.yaml"
     nameless.write_text("services: [{code: x}]\nprocedures: [{id: p, name_vi: P}]", encoding="utf-8")
-    with pytest.raises(ScreenConfigError, match="lacks"):
+    with pytest.raises(ScreenConfigError, match=r"nameless\.yaml: missing 'office'"):
         load_services(nameless)
+    unnamed = tmp_path / "unnamed.yaml"
+    unnamed.write_text("office: {name_vi: V, name_en: E}\nservices: [{code: x, letter: X}]", encoding="utf-8")
+    with pytest.raises(ScreenConfigError, match=r"unnamed.yaml: services\[0\]: missing 'name_vi'"):
+        load_services(unnamed)
     with pytest.raises(ScreenConfigError, match="lacks a vi or en name"):
         load_procedures(nameless)
     listed = tmp_path / "listed.yaml"

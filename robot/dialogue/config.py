@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from service_desk_robot.robot import catalogue
 from service_desk_robot.robot.dialogue.errors import DialogueConfigError
 
 LANGUAGES = ("vi", "en")
@@ -51,10 +52,21 @@ class Procedure:
 
 @dataclass(frozen=True)
 class Service:
+    """A catalogue service as the dialogue speaks of it: names keyed by language."""
+
     code: str
     letter: str
     name: Mapping[str, str]
     counters: tuple[str, ...]
+
+    @classmethod
+    def of(cls, service: catalogue.Service) -> Service:
+        return cls(
+            code=service.code,
+            letter=service.letter,
+            name={language: service.name(language) for language in LANGUAGES},
+            counters=service.counters,
+        )
 
 
 @dataclass(frozen=True)
@@ -135,8 +147,11 @@ class DialogueConfig:
     ) -> DialogueConfig:
         """Read the four YAML files of `config_dir`; the fallback counter comes from
         services.yaml (office.fallback_counter)."""
-        services_doc = _read(config_dir / "services.yaml")
-        services = _services(services_doc)
+        try:
+            ward = catalogue.load_catalogue(config_dir / "services.yaml")
+        except catalogue.CatalogueError as error:
+            raise DialogueConfigError(str(error)) from error
+        services = {code: Service.of(service) for code, service in ward.services.items()}
         if default_language not in LANGUAGES:
             raise DialogueConfigError(f"default_language must be one of {LANGUAGES}: {default_language!r}")
         most = dict(max_items_per_request or DialogueSettings().max_items_per_request)
@@ -146,7 +161,7 @@ class DialogueConfig:
             default_language=default_language,
             idle_timeout_s=idle_timeout_s,
             max_items_per_request=most,
-            fallback_counter=str(_get(services_doc, "office", "services.yaml").get("fallback_counter", "1")),
+            fallback_counter=ward.office.fallback_counter,
         )
         return cls(
             phrases=_phrases(_read(config_dir / "phrases.yaml")),
@@ -252,22 +267,6 @@ def _intents(document: Mapping[str, Any]) -> IntentTables:
         fuzzy_min_word_length=int(fuzzy.get("min_word_length", 4)),
         fuzzy_cutoff=float(fuzzy.get("cutoff", 0.8)),
     )
-
-
-def _services(document: Mapping[str, Any]) -> dict[str, Service]:
-    services = {}
-    for index, entry in enumerate(_get(document, "services", "services.yaml")):
-        where = f"services.yaml: services[{index}]"
-        code = str(_get(entry, "code", where))
-        services[code] = Service(
-            code=code,
-            letter=str(_get(entry, "letter", where)),
-            name={"vi": str(_get(entry, "name_vi", where)), "en": str(_get(entry, "name_en", where))},
-            counters=tuple(str(c) for c in entry.get("counters", [])),
-        )
-    if not services:
-        raise DialogueConfigError("services.yaml: no services")
-    return services
 
 
 def _procedures(document: Mapping[str, Any], services: Mapping[str, Service]) -> dict[str, Procedure]:

@@ -2,7 +2,8 @@
 
 Labels are the visitor- and staff-facing text of the pages, kept in config/screen.yaml
 (never in the HTML/JS): a nested mapping per language whose keys must be the same in
-vi and en. The catalogue lists the services (config/services.yaml) and the procedures
+vi and en. The catalogue lists the services (config/services.yaml, read through
+robot/catalogue.py) and the procedures
 (config/procedures.yaml) a visitor can pick. Pure functions, called once at start-up.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from service_desk_robot.robot.catalogue import CatalogueError, load_catalogue
 from service_desk_robot.robot.screen import ScreenConfigError
 from service_desk_robot.robot.screen.intents import LANGUAGES, Catalog
 
@@ -86,18 +88,12 @@ def _read_yaml(path: Path) -> object:
 
 
 def load_services(path: Path) -> tuple[Choice, ...]:
-    """Service fields from services.yaml (`services: [{code, letter, name_vi, name_en}]`)."""
-    data = _read_yaml(path)
-    entries = data.get("services") if isinstance(data, Mapping) else None
-    if not isinstance(entries, list) or not entries:
-        raise ScreenConfigError(f"{path}: no services listed")
+    """The services of services.yaml as choices, in catalogue order."""
     try:
-        return tuple(
-            Choice(str(e["code"]), str(e["name_vi"]), str(e["name_en"]), str(e.get("letter", "")))
-            for e in entries
-        )
-    except (KeyError, TypeError) as error:
-        raise ScreenConfigError(f"{path}: a service lacks code/name_vi/name_en ({error})") from error
+        catalogue = load_catalogue(path)
+    except CatalogueError as error:
+        raise ScreenConfigError(str(error)) from error
+    return tuple(Choice(s.code, s.name_vi, s.name_en, s.letter) for s in catalogue.services.values())
 
 
 def load_procedures(path: Path) -> tuple[Choice, ...]:

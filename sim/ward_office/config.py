@@ -1,8 +1,9 @@
 """Configuration of the simulated ward office server, read once at start-up.
 
-Owns: the services catalogue (config/services.yaml), the tokens and roles, the booking
-rules, the simulator pace and the demo applications (config/ward_office_server.yaml),
-parsed into frozen dataclasses. A bad file raises `ConfigError` with the offending key.
+Owns: the tokens and roles, the booking rules, the simulator pace and the demo applications
+(config/ward_office_server.yaml), parsed into frozen dataclasses, next to the catalogue of
+config/services.yaml (read by robot/catalogue.py, shared with the robot). A bad file raises
+`ConfigError` with the offending key.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
+
+from service_desk_robot.robot.catalogue import CatalogueError, Service, load_catalogue
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 DEFAULT_SERVICES = REPO_CONFIG / "services.yaml"
@@ -27,16 +30,6 @@ APPLICATION_STATUSES = ("RECEIVED", "PROCESSING", "READY", "RETURNED")
 
 class ConfigError(ValueError):
     """The server's configuration files are missing, malformed or inconsistent."""
-
-
-@dataclass(frozen=True)
-class Service:
-    code: str
-    letter: str
-    name_vi: str
-    name_en: str
-    counters: tuple[str, ...]
-    average_handling_min: float
 
 
 @dataclass(frozen=True)
@@ -126,23 +119,11 @@ def _build(cls: type, raw: Any, where: str) -> Any:
 def load_config(
     services_path: Path = DEFAULT_SERVICES, server_path: Path = DEFAULT_SERVER_CONFIG
 ) -> ServerConfig:
-    catalogue = _read_yaml(services_path)
-    server = _read_yaml(server_path)
-    office = catalogue.get("office") or {}
     try:
-        timezone = ZoneInfo(str(office.get("timezone", "Asia/Ho_Chi_Minh")))
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ConfigError(f"{services_path}: unknown office.timezone: {error}") from error
-    services = tuple(
-        _build(Service, {**raw, "counters": [str(c) for c in raw.get("counters", [])]}, f"services[{i}]")
-        for i, raw in enumerate(catalogue.get("services") or [])
-    )
-    if not services:
-        raise ConfigError(f"{services_path}: no services")
-    for attribute in ("code", "letter"):
-        values = [getattr(s, attribute) for s in services]
-        if len(set(values)) != len(values):
-            raise ConfigError(f"{services_path}: duplicate service {attribute} in {values}")
+        catalogue = load_catalogue(services_path)
+    except CatalogueError as error:
+        raise ConfigError(str(error)) from error
+    server = _read_yaml(server_path)
     tokens = tuple(_build(Token, raw, f"tokens[{i}]") for i, raw in enumerate(server.get("tokens") or []))
     for token in tokens:
         if token.role not in ROLES:
@@ -157,10 +138,10 @@ def load_config(
                 f"{server_path}: {application.receipt_code} has unknown status {application.status!r}"
             )
     return ServerConfig(
-        office_name_vi=str(office.get("name_vi", "")),
-        office_name_en=str(office.get("name_en", "")),
-        timezone=timezone,
-        services=services,
+        office_name_vi=catalogue.office.name_vi,
+        office_name_en=catalogue.office.name_en,
+        timezone=ZoneInfo(catalogue.office.timezone),  # the catalogue checked that it exists
+        services=tuple(catalogue.services.values()),
         tokens=tokens,
         rules=_build(Rules, server.get("rules") or {}, "rules"),
         simulator=_build(SimulatorSettings, server.get("simulator") or {}, "simulator"),
