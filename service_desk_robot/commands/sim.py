@@ -64,17 +64,11 @@ def _demo_receipt_code(config_dir: Path) -> str:
     return str(data["demo_applications"][0]["receipt_code"])
 
 
-def _office_timezone(config_dir: Path) -> str:
-    import yaml
-
-    data = yaml.safe_load((config_dir / "services.yaml").read_text(encoding="utf-8"))
-    return str(data.get("office", {}).get("timezone", "Asia/Ho_Chi_Minh"))
-
-
 def run(args: argparse.Namespace) -> int:
     import shutil
 
     from service_desk_robot.launching import LaunchError, LaunchRunner
+    from service_desk_robot.robot.catalogue import load_catalogue
     from service_desk_robot.sim.lobby_controls import LobbyControls, LobbyEndpoints
     from service_desk_robot.sim.report import write_report
     from service_desk_robot.sim.scenario import ScenarioError, load_scenario
@@ -129,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             ADMIN_TOKEN,
             printer_control,
             dispenser_control,
-            _office_timezone(config_dir),
+            load_catalogue(config_dir / "services.yaml").office.timezone,
         )
     )
     started = time.monotonic()
