@@ -161,7 +161,7 @@ class ScenarioDirector(Node):
     def play(self) -> list[VisitorRecord]:
         self._started = time.monotonic()
         self._command({"op": "clear"})
-        return [self._play_visitor(visitor) for visitor in self.scenario.visitors]
+        return [self._play_visitor(visitor, n) for n, visitor in enumerate(self.scenario.visitors, 1)]
 
     def _log(self, text: str) -> None:
         self._say(f"[{self.scenario_time():7.1f} s] {text}")
@@ -183,14 +183,15 @@ class ScenarioDirector(Node):
         length = sum(math.dist(a, b) for a, b in zip(visitor.path, visitor.path[1:], strict=False))
         return length / self.scenario.walking_speed_mps / self._timing.time_scale
 
-    def _play_visitor(self, visitor: Visitor) -> VisitorRecord:
+    def _play_visitor(self, visitor: Visitor, number: int) -> VisitorRecord:
         record = VisitorRecord(visitor)
         delay = (visitor.arrive_at_s - self.scenario_time()) / self._timing.time_scale
         if delay > 0:
             time.sleep(delay)  # scenario pacing, not a test wait
         self._switch(visitor.on_arrival)
         self._before_arrival(visitor)
-        self._log(f"{visitor.id} arrives ({visitor.language}, face {visitor.face})")
+        progress = f"[{number}/{len(self.scenario.visitors)}]"
+        self._log(f"{progress} {visitor.id} arrives ({visitor.language}, face {visitor.face})")
         since = time.monotonic()
         self._command(
             {

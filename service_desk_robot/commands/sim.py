@@ -21,6 +21,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = PACKAGE_ROOT / "sim/scenarios/morning.yaml"
 FAST_TIME_SCALE = 4.0
 ADMIN_TOKEN = "admin-dev-token"  # the simulator's development token (config/ward_office_server.yaml)
+STAFF_TOKEN = "staff-dev-token"  # the staff console's token in the simulation (development only)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -106,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         "printer_control_port": str(printer_control),
         "dispenser_control_port": str(dispenser_control),
         "screen_port": str(screen_port),
+        "staff_token": STAFF_TOKEN,
         "time_scale": str(time_scale),
     }
     transcript(
@@ -128,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.monotonic()
     runner.start()
+    screen = f"http://127.0.0.1:{screen_port}"
+    transcript(f"robot's screen: {screen}/ (staff console: {screen}/staff, token {STAFF_TOKEN})")
     try:
         records, ready_s = _direct(
             scenario, controls, transcript, time_scale, args.ready_timeout, _demo_receipt_code(config_dir)
