@@ -8,13 +8,13 @@ No ROS: the director node (nodes/scenario_director.py) turns topics into `Act`s.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from service_desk_robot.robot.dialogue.text import fold  # the dialogue's own matching form
 from service_desk_robot.sim.lobby.faces import FACES
 
 ACT_KINDS = ("say", "ticket", "dispense", "error")
@@ -113,12 +113,6 @@ class VisitorRecord:
     greet_latency_s: float | None = None  # stop point reached -> first robot sentence
     response_latencies_s: list[float] = field(default_factory=list)  # line spoken -> first act
     note: str = ""
-
-
-def fold(text: str) -> str:
-    """Lower-case, strip Vietnamese diacritics (đ too): how `says` expectations compare."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
 def _require(mapping: dict, key: str, where: str) -> Any:

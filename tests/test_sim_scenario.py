@@ -8,7 +8,6 @@ import pytest
 from service_desk_robot.sim.scenario import (
     Act,
     ScenarioError,
-    fold,
     judge,
     load_scenario,
     parse_scenario,
@@ -88,7 +87,3 @@ def test_expectations_are_judged_against_the_visitors_acts():
     assert [v.passed for v in verdicts] == [True, True, True, True, True, True, True]
     failing = judge(visitor, [Act("say", text="Xin chào", language="vi")], greeted=False)
     assert not any(v.passed for v in failing)
-
-
-def test_fold_ignores_case_and_vietnamese_diacritics():
-    assert fold("Công An Phường Đống Đa") == "cong an phuong dong da"
