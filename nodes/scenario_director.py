@@ -138,7 +138,7 @@ class ScenarioDirector(Node):
     # --- callbacks: copy into guarded state ------------------------------------------------
     def _on_act(self, msg: DialogueAct) -> None:
         seen_at = time.monotonic()
-        act = self._to_act(msg, seen_at)
+        act = self._to_act(msg)
         with self._changed:
             self._acts.append((seen_at, act))
             self._changed.notify_all()
@@ -258,9 +258,11 @@ class ScenarioDirector(Node):
             self._wait_quiet(spoken)
             self._collect(record)
 
-    def _to_act(self, msg: DialogueAct, seen_at: float) -> Act:
+    @staticmethod
+    def _to_act(msg: DialogueAct) -> Act:
         return Act(
             ACT_KIND.get(msg.act, "error"),
+            msg.visitor_id,
             text=msg.text,
             language=msg.language,
             ticket_number=msg.ticket_number,
@@ -271,7 +273,6 @@ class ScenarioDirector(Node):
             count=msg.count,
             ok=msg.ok,
             code=msg.code,
-            at_s=(seen_at - self._started) * self._timing.time_scale,
         )
 
     def _collect(self, record: VisitorRecord) -> None:

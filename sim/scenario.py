@@ -2,7 +2,8 @@
 
 A scenario is YAML under sim/scenarios/ (see morning.yaml for the annotated format). This
 module loads and validates it, and judges a visitor's expectations against the acts the
-robot published for that visitor (service_desk_interfaces/DialogueAct, here as `Act`).
+robot published for that visitor (service_desk_interfaces/DialogueAct, read back into the
+dialogue core's own `Act`).
 No ROS: the director node (nodes/scenario_director.py) turns topics into `Act`s.
 """
 
@@ -14,10 +15,10 @@ from typing import Any
 
 import yaml
 
+from service_desk_robot.robot.dialogue.messages import Act  # what the robot did, as the dialogue says it
 from service_desk_robot.robot.dialogue.text import fold  # the dialogue's own matching form
 from service_desk_robot.sim.lobby.faces import FACES
 
-ACT_KINDS = ("say", "ticket", "dispense", "error")
 FAULTS = (
     "printer_paper_out",
     "printer_paper_ok",
@@ -31,24 +32,6 @@ EXPECTATION_KINDS = ("ticket", "ticket_printed", "dispensed", "error", "says", "
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be run; the message names the file and the place."""
-
-
-@dataclass(frozen=True)
-class Act:
-    """One robot act, as published on /dialogue/acts."""
-
-    kind: str  # one of ACT_KINDS
-    text: str = ""
-    language: str = ""
-    ticket_number: str = ""
-    service_code: str = ""
-    people_ahead: int = 0
-    printed: bool = False
-    item: str = ""
-    count: int = 0
-    ok: bool = False
-    code: str = ""
-    at_s: float = 0.0  # scenario time when the act was seen
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ SCENARIO = parse_scenario(
 def _records(printed: bool) -> list[VisitorRecord]:
     talker, passer = SCENARIO.visitors
     acts = [
-        Act("say", text="Xin chào", language="vi"),
-        Act("ticket", ticket_number="A001", service_code="civil_status", printed=printed),
-        Act("error", code="PAPER_OUT"),
+        Act("say", "f1", text="Xin chào", language="vi"),
+        Act("ticket", "f1", ticket_number="A001", service_code="civil_status", printed=printed),
+        Act("error", "f1", code="PAPER_OUT"),
     ]
     first = VisitorRecord(
         talker, greeted=True, acts=acts, greet_latency_s=0.4, response_latencies_s=[0.1, 0.3]

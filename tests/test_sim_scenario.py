@@ -78,12 +78,12 @@ def test_expectations_are_judged_against_the_visitors_acts():
     }
     visitor = parse_scenario(data).visitors[0]
     acts = [
-        Act("say", text="Xin chào!", language="vi"),
-        Act("ticket", ticket_number="A001", service_code="civil_status", printed=False),
-        Act("dispense", item="water", ok=False, code="JAM"),
-        Act("say", text="Please go to the ward police (Công an phường).", language="en"),
+        Act("say", "f1", text="Xin chào!", language="vi"),
+        Act("ticket", "f1", ticket_number="A001", service_code="civil_status", printed=False),
+        Act("dispense", "f1", item="water", ok=False, code="JAM"),
+        Act("say", "f1", text="Please go to the ward police (Công an phường).", language="en"),
     ]
     verdicts = judge(visitor, acts, greeted=True)
     assert [v.passed for v in verdicts] == [True, True, True, True, True, True, True]
-    failing = judge(visitor, [Act("say", text="Xin chào", language="vi")], greeted=False)
+    failing = judge(visitor, [Act("say", "f1", text="Xin chào", language="vi")], greeted=False)
     assert not any(v.passed for v in failing)
