@@ -54,9 +54,9 @@ from service_desk_robot.robot.screen.state import (
     PrinterInfo,
     QueueInfo,
     ScreenState,
-    ServiceQueueInfo,
     StockInfo,
 )
+from service_desk_robot.robot.ward_office.models import ServiceQueueInfo
 
 TOKEN_ENV = "SERVICE_DESK_STAFF_TOKEN"
 
@@ -211,7 +211,14 @@ class ScreenNode(Node):
     def _on_queue(self, msg: QueueState) -> None:
         services = tuple(
             ServiceQueueInfo(
-                s.code, s.letter, s.name_vi, s.name_en, s.now_serving, s.waiting, s.estimated_wait_min
+                s.code,
+                s.letter,
+                s.name_vi,
+                s.name_en,
+                s.now_serving,
+                s.waiting,
+                s.estimated_wait_min,
+                tuple(s.counters),
             )
             for s in msg.services
         )

@@ -15,9 +15,9 @@ from service_desk_robot.robot.screen.state import (
     PrinterInfo,
     QueueInfo,
     ScreenState,
-    ServiceQueueInfo,
     StockInfo,
 )
+from service_desk_robot.robot.ward_office.models import ServiceQueueInfo
 
 
 class Clock:
@@ -122,7 +122,7 @@ def test_next_visitor_sees_nothing_of_the_previous_one(state):
 
 
 def test_queue_view(state):
-    service = ServiceQueueInfo("civil_status", "A", "Hộ tịch", "Civil status", "A040", 4, 30)
+    service = ServiceQueueInfo("civil_status", "A", "Hộ tịch", "Civil status", "A040", 4, 30, ("1", "2"))
     state.on_queue(QueueInfo(True, 1.5, (service,)))
     queue = state.visitor_view()["queue"]
     assert queue["known"]

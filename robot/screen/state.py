@@ -25,6 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from service_desk_robot.robot.ward_office.models import (
+    ServiceQueueInfo,  # the live queue, as the bridge has it
+)
+
 # Diagnostic levels as the staff console names them (diagnostic_msgs: 0 OK, 1 WARN, 2 ERROR, 3 STALE).
 LEVEL_NAMES = {0: "ok", 1: "warn", 2: "error", 3: "stale"}
 PAPER_NAMES = {0: "unknown", 1: "ok", 2: "low", 3: "out"}
@@ -43,17 +47,6 @@ class DialogueInfo:
     ticket_not_printed: bool
     greeting_paused: bool
     options: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ServiceQueueInfo:
-    code: str
-    letter: str
-    name_vi: str
-    name_en: str
-    now_serving: str
-    waiting: int
-    estimated_wait_min: int
 
 
 @dataclass(frozen=True)
