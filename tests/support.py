@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from service_desk_robot.ports import free_loopback_ports
 
 VENV_BIN = Path(sys.prefix) / "bin"
 
@@ -33,9 +34,7 @@ def wait_until(
 
 
 def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_loopback_ports(1)[0]
 
 
 def stop_process(process: subprocess.Popen, grace_s: float = 5.0) -> int:

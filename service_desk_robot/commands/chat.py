@@ -54,19 +54,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _free_ports(count: int) -> list[int]:
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def _config_dir(work: Path, language: str | None) -> Path:
     """The package config, or a copy whose dialogue greets in the chosen language."""
     import shutil
@@ -210,12 +197,13 @@ def run(args: argparse.Namespace) -> int:
     from rclpy.executors import SingleThreadedExecutor
 
     from service_desk_robot.launching import LaunchError, LaunchRunner
+    from service_desk_robot.ports import free_loopback_ports
 
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="service-desk-robot-chat-") as temporary:
         work = (args.work_dir or Path(temporary)).resolve()
         work.mkdir(parents=True, exist_ok=True)
-        server, printer, printer_control, dispenser_control = _free_ports(4)
+        server, printer, printer_control, dispenser_control = free_loopback_ports(4)
         launch_log = (work / "launch.log").open("a", encoding="utf-8")
         log_lock = threading.Lock()
 

@@ -45,19 +45,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _free_ports(count: int) -> list[int]:
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def _demo_receipt_code(config_dir: Path) -> str:
     import yaml
 
@@ -69,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     import shutil
 
     from service_desk_robot.launching import LaunchError, LaunchRunner
+    from service_desk_robot.ports import free_loopback_ports
     from service_desk_robot.robot.catalogue import load_catalogue
     from service_desk_robot.sim.lobby_controls import LobbyControls, LobbyEndpoints
     from service_desk_robot.sim.report import write_report
@@ -84,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     work = report / "world"
     work.mkdir(parents=True)
     time_scale = FAST_TIME_SCALE if args.fast else 1.0
-    server_port, printer_port, printer_control, dispenser_control, screen_port = _free_ports(5)
+    server_port, printer_port, printer_control, dispenser_control, screen_port = free_loopback_ports(5)
     config_dir = PACKAGE_ROOT / "config"
     transcript_file = (report / "transcript.txt").open("w", encoding="utf-8")
     launch_log = (report / "launch.log").open("w", encoding="utf-8")
