@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -54,3 +55,16 @@ def open_page(page, url: str, viewport: dict) -> None:
     page.set_viewport_size(viewport)
     page.goto(url)
     expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=5000)
+
+
+def screen_labels(repo: Path) -> dict:
+    """The page labels (vi, en) the screen node serves, from config/screen.yaml."""
+    data = yaml.safe_load((repo / "config/screen.yaml").read_text(encoding="utf-8"))
+    return data["screen"]["ros__parameters"]["labels"]
+
+
+def screenshot_folder(repo: Path) -> Path:
+    """Where the browser tests leave their screenshots: reports/screen/ (not committed)."""
+    folder = repo / "reports" / "screen"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from browser_support import LARGE, SMALL, chromium, expect, open_page
+from browser_support import LARGE, SMALL, chromium, expect, open_page, screen_labels, screenshot_folder
 from rclpy.parameter import Parameter
 from support import VENV_BIN, free_tcp_port, stop_process, wait_until
 
@@ -57,15 +57,12 @@ class Robot:
 
 @pytest.fixture(scope="module")
 def labels(repo) -> dict:
-    data = yaml.safe_load((repo / "config/screen.yaml").read_text(encoding="utf-8"))
-    return data["screen"]["ros__parameters"]["labels"]
+    return screen_labels(repo)
 
 
 @pytest.fixture(scope="module")
 def shots(repo) -> Path:
-    folder = repo / "reports" / "screen"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_folder(repo)
 
 
 @pytest.fixture(scope="module")
